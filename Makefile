@@ -1,0 +1,29 @@
+# Every target installs first, so `make test` and `make enhance` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATASET ?= cifar10
+
+.PHONY: install test enhance bench-store clean-data
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+test: install
+	$(BIN)/python -m pytest
+
+# Until the pipeline runner lands, enhance runs the stages that exist: prepare and the 0:1:4 split.
+enhance: install
+	$(BIN)/datacentric prepare $(DATASET)
+	$(BIN)/datacentric split --dataset $(DATASET) --ratio 0:1:4 --seed 0
+
+bench-store: install
+	$(BIN)/python benchmarks/bench_store.py
+
+clean-data:
+	rm -rf data/raw data/prepared data/splits data/runs

@@ -1,0 +1,3 @@
+from datacentric.cli import entry_point
+
+entry_point()

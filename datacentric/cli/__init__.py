@@ -1,0 +1,38 @@
+"""The `datacentric` command: one thin Typer command per stage; errors become one line and exit code 2."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from datacentric.errors import DatacentricError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Offline dataset enhancement for model robustness (paper 004's data-centric method).",
+)
+
+# Importing the command modules registers their commands on `app`.
+from datacentric.cli import data as _data  # noqa: E402,F401
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; bad input prints `error: ...` on one line and returns 2, an interrupt returns 130."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except SystemExit as exit_:
+        return int(exit_.code or 0) if not isinstance(exit_.code, str) else 1
+    except DatacentricError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished shards are kept; re-run the same command to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+def entry_point() -> None:
+    sys.exit(main())

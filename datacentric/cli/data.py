@@ -1,0 +1,100 @@
+"""Data commands: prepare, split, inspect, export."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from datacentric import paths
+from datacentric.cli import app
+from datacentric.errors import DatacentricError
+
+
+@app.command()
+def prepare(
+    dataset: str = typer.Argument(..., help="cifar10, cifar100, or a path to an ImageFolder tree, .tar.gz or .npz"),
+    source: Optional[Path] = typer.Option(None, help="Read the data from this local path instead."),
+    no_download: bool = typer.Option(False, "--no-download", help="Never touch the network."),
+    out: Optional[Path] = typer.Option(None, help="Output directory [default: data/prepared/<name>]."),
+    shard_size: int = typer.Option(5000, help="Samples per shard."),
+    overwrite: bool = typer.Option(False, help="Re-prepare even if the stores exist."),
+) -> None:
+    """Load a dataset and write its train and test splits as source stores."""
+    from datacentric.data.stages import dataset_name, prepare as prepare_stage
+
+    out = out or paths.prepared_dir(dataset_name(dataset))
+    stores = prepare_stage(dataset, out, paths.raw_dir(), source=source, download=not no_download,
+                           shard_size=shard_size, overwrite=overwrite)
+    for split, store in stores.items():
+        typer.echo(f"{split}: {len(store)} samples, {store.num_classes} classes → {store.root}")
+
+
+@app.command()
+def split(
+    ratio: str = typer.Option("0:1:4", help="clean:adversarial:corrupted, any non-negative numbers."),
+    seed: int = typer.Option(0, help="Seed of the random split."),
+    dataset: str = typer.Option("cifar10", help="A prepared dataset's name."),
+    stratify: bool = typer.Option(False, help="Keep class proportions in every part."),
+    limit: Optional[int] = typer.Option(None, help="Split a random subset of this many training samples."),
+    parts: str = typer.Option("clean,adversarial,corrupted", help="Names of the parts, comma-separated."),
+    out: Optional[Path] = typer.Option(None, help="Output directory [default: data/splits/<dataset>]."),
+    shard_size: int = typer.Option(5000, help="Samples per shard."),
+    overwrite: bool = typer.Option(False, help="Replace a split made with another config."),
+) -> None:
+    """Split the prepared training set by a ratio into part stores and a plan (the test split is never used)."""
+    from datacentric.data.split import parse_ratio
+    from datacentric.data.stages import split as split_stage
+
+    part_names = tuple(p.strip() for p in parts.split(","))
+    out = out or paths.split_dir(dataset)
+    train = paths.prepared_dir(dataset) / "train"
+    if not train.exists():
+        raise DatacentricError(f"dataset {dataset} is not prepared: run `datacentric prepare {dataset}` first")
+    plan = split_stage(train, out, parse_ratio(ratio, len(part_names)), seed=seed,
+                       stratify=stratify, limit=limit, parts=part_names, shard_size=shard_size, overwrite=overwrite)
+    typer.echo(" / ".join(f"{name} {count}" for name, count in plan["counts"].items()) + f" → {out}")
+
+
+@app.command()
+def inspect(
+    store: Path = typer.Argument(..., help="A store directory."),
+    preview: Optional[Path] = typer.Option(None, help="Also write a labelled grid of samples to this PNG."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Counts per kind, class and corruption, and a summary of the perturbation norms."""
+    from datacentric.data import inspect as inspect_core
+    from datacentric.data.store import Store
+
+    opened = Store(store)
+    samples = opened.load()
+    summary = inspect_core.summarize(opened, samples)
+    typer.echo(json.dumps(summary, indent=1) if as_json else inspect_core.format_summary(summary))
+    if preview:
+        inspect_core.preview(opened, samples, preview)
+        typer.echo(f"preview → {preview}")
+
+
+class ExportFormat(str, Enum):
+    competition = "competition"
+    imagefolder = "imagefolder"
+
+
+@app.command()
+def export(
+    store: Path = typer.Argument(..., help="A store directory."),
+    out: Path = typer.Argument(..., help="Output directory."),
+    format: ExportFormat = typer.Option(ExportFormat.competition, help="competition: data.npy + label.npy; "
+                                        "imagefolder: PNGs by class."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
+) -> None:
+    """Export a store as a competition submission or an ImageFolder tree."""
+    from datacentric.data.export import export_competition, export_imagefolder
+    from datacentric.data.store import Store
+
+    write = export_competition if format is ExportFormat.competition else export_imagefolder
+    count = write(Store(store), out, overwrite=overwrite)
+    typer.echo(f"exported {count} samples ({format.value}) → {out}")

@@ -1,0 +1,1 @@
+"""Data sources, the sharded HDF5 store, the ratio split and exports."""

@@ -1,0 +1,385 @@
+"""The sharded HDF5 store: the only way samples enter or leave a stage (format: docs/FORMAT.md).
+
+A store is a directory holding `manifest.json` and one `shard-NNNNN.h5` per shard. A shard
+exists for readers only once the manifest lists it with its sha256: it is written to a
+temporary file in the same directory, fsynced, renamed into place, and then recorded, so a
+writer killed at any point leaves either a finished shard or nothing that counts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import io
+import json
+import os
+import shutil
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import h5py
+import numpy as np
+
+from datacentric import __version__
+from datacentric.data.samples import CORRUPTION_WIDTH, KIND_WIDTH, Samples
+from datacentric.errors import DatacentricError
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+IMAGE_CHUNK = 256  # images per HDF5 chunk: large enough for fast bulk reads, small enough for random access
+
+
+def config_hash(stage: str, dataset: str, config: dict, seed: int) -> str:
+    """A short stable hash of everything that determines a store's content."""
+    canonical = json.dumps(
+        {"format_version": FORMAT_VERSION, "stage": stage, "dataset": dataset, "config": config, "seed": seed},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def shard_name(shard_id: int) -> str:
+    return f"shard-{shard_id:05d}.h5"
+
+
+def shard_plan(count: int, shard_size: int) -> list[np.ndarray]:
+    """The positions (0..count-1) that each shard holds, in order; the same for every worker."""
+    if shard_size <= 0:
+        raise DatacentricError(f"shard size must be positive, got {shard_size}")
+    return [np.arange(start, min(start + shard_size, count)) for start in range(0, count, shard_size)]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_json_atomic(path: Path, value: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w") as handle:
+        json.dump(value, handle, indent=1, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """What a store is and how it was made; every shard repeats it in its HDF5 attributes."""
+
+    dataset: str
+    stage: str
+    class_names: tuple[str, ...]
+    config: dict
+    seed: int
+
+    @property
+    def config_hash(self) -> str:
+        return config_hash(self.stage, self.dataset, self.config, self.seed)
+
+
+class Store:
+    """A store directory. Open an existing one with `Store(path)`, make or resume one with `Store.create`."""
+
+    def __init__(self, root: str | Path, *, require_complete: bool = True):
+        self.root = Path(root)
+        manifest_path = self.root / MANIFEST
+        if not manifest_path.is_file():
+            raise DatacentricError(f"{self.root} is not a store (no {MANIFEST})")
+        self.manifest = self._read_manifest()
+        if self.manifest.get("format_version") != FORMAT_VERSION:
+            raise DatacentricError(
+                f"{self.root} has store format {self.manifest.get('format_version')}, this version reads {FORMAT_VERSION}"
+            )
+        if require_complete and not self.manifest.get("complete"):
+            raise DatacentricError(f"store {self.root} is incomplete: re-run the stage that writes it to finish it")
+
+    # ---- making and resuming -------------------------------------------------------------
+
+    @classmethod
+    def create(cls, root: str | Path, info: StoreInfo, *, overwrite: bool = False) -> Store:
+        """Start a store, or resume one made with the same config; refuse another config unless `overwrite`."""
+        root = Path(root)
+        manifest_path = root / MANIFEST
+        if manifest_path.is_file():
+            existing = cls(root, require_complete=False)
+            if existing.manifest.get("config_hash") == info.config_hash and not overwrite:
+                existing._remove_stale_temporaries()
+                return existing
+            if not overwrite:
+                raise DatacentricError(
+                    f"{root} holds a store made with another config ({existing.manifest.get('stage')}, "
+                    f"hash {existing.manifest.get('config_hash')}); pass --overwrite to replace it"
+                )
+            shutil.rmtree(root)
+        elif root.exists() and any(root.iterdir()):
+            if not overwrite:
+                raise DatacentricError(f"{root} exists and is not a store; pass --overwrite to replace it")
+            shutil.rmtree(root)
+        root.mkdir(parents=True, exist_ok=True)
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "dataset": info.dataset,
+            "stage": info.stage,
+            "class_names": list(info.class_names),
+            "num_classes": len(info.class_names),
+            "config": info.config,
+            "config_hash": info.config_hash,
+            "seed": info.seed,
+            "package_version": __version__,
+            "complete": False,
+            "num_shards": None,
+            "shards": {},
+            "extra": {},
+        }
+        write_json_atomic(manifest_path, manifest)
+        return cls(root, require_complete=False)
+
+    def _remove_stale_temporaries(self) -> None:
+        """Delete temporary shard files left by writers that were killed (their process is gone)."""
+        for tmp in self.root.glob(".*.tmp-*"):
+            pid = int(tmp.name.rsplit("-", 1)[1]) if tmp.name.rsplit("-", 1)[1].isdigit() else 0
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                tmp.unlink(missing_ok=True)
+            except PermissionError:
+                pass
+
+    @contextlib.contextmanager
+    def _locked_manifest(self) -> Iterator[dict]:
+        """Read-modify-write the manifest under an exclusive lock (several writer processes may share a store)."""
+        with open(self.root / ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                manifest = self._read_manifest()
+                yield manifest
+                write_json_atomic(self.root / MANIFEST, manifest)
+                self.manifest = manifest
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _read_manifest(self) -> dict:
+        try:
+            return json.loads((self.root / MANIFEST).read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise DatacentricError(f"cannot read {self.root / MANIFEST}: {error}") from None
+
+    def has_shard(self, shard_id: int) -> bool:
+        """True when the shard is recorded and its file still matches its checksum.
+
+        A recorded shard whose file is missing or changed is reported and dropped from the
+        manifest, so the stage regenerates it instead of using it.
+        """
+        self.manifest = self._read_manifest()
+        entry = self.manifest["shards"].get(str(shard_id))
+        if entry is None:
+            return False
+        path = self.root / entry["file"]
+        if path.is_file() and sha256_file(path) == entry["sha256"]:
+            return True
+        print(f"warning: {path} fails its checksum; regenerating it", file=sys.stderr)
+        with self._locked_manifest() as manifest:
+            manifest["shards"].pop(str(shard_id), None)
+            manifest["complete"] = False
+        return False
+
+    def write_shard(self, shard_id: int, samples: Samples) -> None:
+        """Validate and atomically write one shard, then record it in the manifest."""
+        samples.validate(self.num_classes)
+        name = shard_name(shard_id)
+        tmp = self.root / f".{name}.tmp-{os.getpid()}"
+        try:
+            with h5py.File(tmp, "w") as h5:
+                self._fill_shard(h5, shard_id, samples)
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            digest = sha256_file(tmp)
+            os.replace(tmp, self.root / name)
+            _fsync_dir(self.root)
+        finally:
+            tmp.unlink(missing_ok=True)
+        with self._locked_manifest() as manifest:
+            manifest["shards"][str(shard_id)] = {"file": name, "count": len(samples), "sha256": digest}
+
+    def _fill_shard(self, h5: h5py.File, shard_id: int, samples: Samples) -> None:
+        count = len(samples)
+        chunk = (max(1, min(count, IMAGE_CHUNK)),) + samples.images.shape[1:]
+        h5.create_dataset("images", data=samples.images, chunks=chunk, compression="lzf")
+        h5.create_dataset("labels", data=np.asarray(samples.labels, np.int64))
+        h5.create_dataset("source_index", data=np.asarray(samples.source_index, np.int64))
+        h5.create_dataset("kind", data=np.char.encode(np.asarray(samples.kind, str), "ascii").astype(f"S{KIND_WIDTH}"))
+        h5.create_dataset(
+            "corruption",
+            data=np.char.encode(np.asarray(samples.corruption, str), "ascii").astype(f"S{CORRUPTION_WIDTH}"),
+        )
+        h5.create_dataset("severity", data=np.asarray(samples.severity, np.int8))
+        h5.create_dataset("l2", data=np.asarray(samples.l2, np.float32))
+        h5.create_dataset("linf", data=np.asarray(samples.linf, np.float32))
+        if samples.soft_labels is not None:
+            h5.create_dataset("soft_labels", data=np.asarray(samples.soft_labels, np.float32))
+        m = self.manifest
+        h5.attrs.update(
+            {
+                "format_version": FORMAT_VERSION,
+                "dataset": m["dataset"],
+                "stage": m["stage"],
+                "class_names": json.dumps(m["class_names"]),
+                "config": json.dumps(m["config"], sort_keys=True),
+                "config_hash": m["config_hash"],
+                "seed": m["seed"],
+                "package_version": __version__,
+                "shard_id": shard_id,
+            }
+        )
+
+    def finish(self, num_shards: int, **extra: Any) -> None:
+        """Mark the store complete once shards 0..num_shards-1 are all recorded."""
+        with self._locked_manifest() as manifest:
+            missing = [i for i in range(num_shards) if str(i) not in manifest["shards"]]
+            if missing:
+                raise DatacentricError(f"store {self.root} lacks shards {missing[:10]}; re-run the stage")
+            manifest["num_shards"] = num_shards
+            manifest["complete"] = True
+            manifest["extra"].update(extra)
+
+    def update_extra(self, **extra: Any) -> None:
+        """Record stage results (success rates, timings) in the manifest's `extra` section."""
+        with self._locked_manifest() as manifest:
+            manifest["extra"].update(extra)
+
+    # ---- reading -------------------------------------------------------------------------
+
+    @property
+    def info(self) -> StoreInfo:
+        m = self.manifest
+        return StoreInfo(m["dataset"], m["stage"], tuple(m["class_names"]), m["config"], m["seed"])
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.manifest["class_names"])
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.manifest["num_classes"])
+
+    @property
+    def shard_ids(self) -> list[int]:
+        return sorted(int(i) for i in self.manifest["shards"])
+
+    def __len__(self) -> int:
+        return sum(entry["count"] for entry in self.manifest["shards"].values())
+
+    def shard_path(self, shard_id: int) -> Path:
+        return self.root / self.manifest["shards"][str(shard_id)]["file"]
+
+    def verify(self) -> None:
+        """Check every shard against its recorded sha256."""
+        for shard_id in self.shard_ids:
+            self._verified_bytes(shard_id)
+
+    def _verified_bytes(self, shard_id: int) -> bytes:
+        entry = self.manifest["shards"][str(shard_id)]
+        path = self.root / entry["file"]
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise DatacentricError(f"cannot read shard {path}: {error.strerror}") from None
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            raise DatacentricError(
+                f"shard {path} fails its checksum (truncated or tampered); re-run the stage that made it"
+            )
+        return data
+
+    def _verified_shards(self, ids: list[int]) -> Iterator[h5py.File]:
+        """Open shards in order from verified in-memory bytes; the next shard is read and hashed on a
+        thread (file reads and sha256 release the GIL) while the caller decodes this one."""
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(self._verified_bytes, ids[0]) if ids else None
+            for position in range(len(ids)):
+                data = pending.result()
+                if position + 1 < len(ids):
+                    pending = pool.submit(self._verified_bytes, ids[position + 1])
+                with h5py.File(io.BytesIO(data), "r") as h5:
+                    yield h5
+
+    def read_shard(self, shard_id: int) -> Samples:
+        """One shard, checksum verified (read once into memory, hashed, then decoded)."""
+        for h5 in self._verified_shards([shard_id]):
+            return read_samples(h5)
+
+    def load(self) -> Samples:
+        """Every shard in shard order, concatenated."""
+        ids = self.shard_ids
+        if not ids:
+            raise DatacentricError(f"store {self.root} holds no samples")
+        return Samples.concat([read_samples(h5) for h5 in self._verified_shards(ids)])
+
+    def load_images_labels(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Fast path: only images, labels and soft labels, straight into preallocated arrays."""
+        ids = self.shard_ids
+        if not ids:
+            raise DatacentricError(f"store {self.root} holds no samples")
+        total = len(self)
+        images = labels = soft = None
+        offset = 0
+        for h5 in self._verified_shards(ids):
+            count = h5["labels"].shape[0]
+            if images is None:
+                images = np.empty((total,) + h5["images"].shape[1:], np.uint8)
+                labels = np.empty(total, np.int64)
+                if "soft_labels" in h5:
+                    soft = np.empty((total, h5["soft_labels"].shape[1]), np.float32)
+            h5["images"].read_direct(images, dest_sel=np.s_[offset : offset + count])
+            h5["labels"].read_direct(labels, dest_sel=np.s_[offset : offset + count])
+            if soft is not None:
+                h5["soft_labels"].read_direct(soft, dest_sel=np.s_[offset : offset + count])
+            offset += count
+        return images, labels, soft
+
+
+def read_samples(h5: h5py.File) -> Samples:
+    """Decode one open shard file into `Samples`."""
+    return Samples(
+        images=h5["images"][:],
+        labels=h5["labels"][:],
+        source_index=h5["source_index"][:],
+        kind=h5["kind"][:].astype(str),
+        corruption=h5["corruption"][:].astype(str),
+        severity=h5["severity"][:],
+        l2=h5["l2"][:],
+        linf=h5["linf"][:],
+        soft_labels=h5["soft_labels"][:] if "soft_labels" in h5 else None,
+    )
+
+
+def write_store(root: str | Path, info: StoreInfo, samples: Samples, *, shard_size: int, overwrite: bool = False,
+                progress: bool = False) -> Store:
+    """Write an in-memory batch as a complete store, resuming shards already written with this config."""
+    from tqdm import tqdm
+
+    store = Store.create(root, info, overwrite=overwrite)
+    plan = shard_plan(len(samples), shard_size)
+    for shard_id, positions in enumerate(tqdm(plan, desc=f"write {Path(root).name}", unit="shard",
+                                              disable=not progress, file=sys.stderr)):
+        if not store.has_shard(shard_id):
+            store.write_shard(shard_id, samples.select(positions))
+    store.finish(len(plan))
+    return store

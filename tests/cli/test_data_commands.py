@@ -1,0 +1,104 @@
+"""The data commands end to end, as a user runs them (subprocesses, so exit codes and stderr are real)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from datacentric.data.store import Store
+
+CLI = [sys.executable, "-m", "datacentric"]
+
+
+def run(args, data_dir, check=True, **env):
+    result = subprocess.run(CLI + args, capture_output=True, text=True,
+                            env={**os.environ, "DATACENTRIC_DATA": str(data_dir), **env})
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def assert_one_line_error(result, pattern):
+    assert result.returncode == 2, result
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr and pattern in lines[0], lines
+
+
+def test_prepare_split_inspect_export(tmp_path, data_dir, cifar_npz):
+    run(["prepare", str(cifar_npz)], data_dir)
+    train = Store(data_dir / "prepared" / "cifar-small" / "train")
+    assert len(train) == 3000 and train.class_names[0] == "airplane"
+    run(["split", "--dataset", "cifar-small", "--ratio", "1:1:4", "--seed", "3", "--stratify"], data_dir)
+    plan = json.loads((data_dir / "splits" / "cifar-small" / "plan.json").read_text())
+    assert plan["counts"] == {"clean": 500, "adversarial": 500, "corrupted": 2000}
+    indices = sum(plan["indices"].values(), [])
+    assert sorted(indices) == list(range(3000))
+    part = Store(data_dir / "splits" / "cifar-small" / "adversarial").load()
+    np.testing.assert_array_equal(part.images, train.load().images[part.source_index])
+    shown = run(["inspect", str(data_dir / "splits" / "cifar-small" / "corrupted"), "--preview",
+                 str(tmp_path / "grid.png"), "--json"], data_dir)
+    summary = json.loads(shown.stdout.split("\npreview")[0])
+    assert summary["samples"] == 2000 and summary["kinds"] == {"clean": 2000}
+    assert (tmp_path / "grid.png").stat().st_size > 1000
+    run(["export", str(data_dir / "splits" / "cifar-small" / "adversarial"), str(tmp_path / "sub")], data_dir)
+    data, label = np.load(tmp_path / "sub" / "data.npy"), np.load(tmp_path / "sub" / "label.npy")
+    assert data.shape == (500, 32, 32, 3) and data.dtype == np.uint8
+    np.testing.assert_allclose(label.sum(1), 1) and np.testing.assert_array_equal(label.argmax(1), part.labels)
+    run(["export", str(data_dir / "splits" / "cifar-small" / "clean"), str(tmp_path / "folder"), "--format",
+         "imagefolder"], data_dir)
+    assert len(list((tmp_path / "folder").rglob("*.png"))) == 500
+
+
+def test_prepare_whole_cifar10_archive_and_split_0_1_4(data_dir, shared_data):
+    env = {"DATACENTRIC_CIFAR10_ARCHIVE": str(shared_data / "cifar10-jpeg-q75.tar.gz")}
+    run(["prepare", "cifar10"], data_dir, **env)
+    assert len(Store(data_dir / "prepared" / "cifar10" / "test")) == 10_000
+    run(["split", "--ratio", "0:1:4", "--seed", "0"], data_dir)
+    plan = json.loads((data_dir / "splits" / "cifar10" / "plan.json").read_text())
+    assert plan["counts"] == {"clean": 0, "adversarial": 10_000, "corrupted": 40_000}
+    assert len(Store(data_dir / "splits" / "cifar10" / "corrupted")) == 40_000
+
+
+@pytest.mark.parametrize("args, pattern", [
+    (["prepare", "imagenet-9000"], "unknown dataset"),
+    (["prepare", "cifar10", "--no-download"], "DATACENTRIC_CIFAR10_ARCHIVE"),
+    (["prepare", "{tmp}/missing.tar.gz"], "does not exist"),
+    (["split"], "not prepared"),
+    (["inspect", "{tmp}"], "is not a store"),
+])
+def test_bad_input_is_one_error_line(tmp_path, data_dir, args, pattern):
+    result = run([a.format(tmp=tmp_path) for a in args], data_dir, check=False, DATACENTRIC_CIFAR10_ARCHIVE="")
+    assert_one_line_error(result, pattern)
+
+
+def test_bad_split_and_export_inputs(tmp_path, data_dir, cifar_npz):
+    run(["prepare", str(cifar_npz)], data_dir)
+    for ratio, pattern in (("1:-1:4", "negative"), ("0:0:0", "all zeros"), ("1:4", "needs 3 parts")):
+        assert_one_line_error(run(["split", "--dataset", "cifar-small", "--ratio", ratio], data_dir, check=False),
+                              pattern)
+    run(["split", "--dataset", "cifar-small", "--ratio", "0:1:4"], data_dir)
+    assert_one_line_error(run(["split", "--dataset", "cifar-small", "--ratio", "1:1:1"], data_dir, check=False),
+                          "another config")
+    run(["split", "--dataset", "cifar-small", "--ratio", "1:1:1", "--overwrite"], data_dir)
+    shard = next((data_dir / "splits" / "cifar-small" / "clean").glob("shard-*.h5"))
+    shard.write_bytes(shard.read_bytes()[:-100])
+    result = run(["export", str(shard.parent), str(tmp_path / "out")], data_dir, check=False)
+    assert_one_line_error(result, "fails its checksum")
+    assert not (tmp_path / "out").exists()
+
+
+def test_competition_rules(tmp_path):
+    from datacentric.data.export import competition_arrays
+    from datacentric.errors import DatacentricError
+
+    with pytest.raises(DatacentricError, match="at most 50000"):
+        competition_arrays(np.zeros((50_001, 32, 32, 3), np.uint8), np.zeros(50_001, int), None, 10)
+    with pytest.raises(DatacentricError, match="uint8 N×32×32×3"):
+        competition_arrays(np.zeros((5, 28, 28, 1), np.uint8), np.zeros(5, int), None, 10)
+    with pytest.raises(DatacentricError, match=">= 0"):
+        competition_arrays(np.zeros((2, 32, 32, 3), np.uint8), None, -np.ones((2, 10), np.float32), 10)
