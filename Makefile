@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATASET ?= cifar10
 
-.PHONY: install test enhance bench-store clean-data
+.PHONY: install test enhance bench-store bench-corrupt clean-data
 
 install: $(STAMP)
 
@@ -17,13 +17,17 @@ $(STAMP): pyproject.toml
 test: install
 	$(BIN)/python -m pytest
 
-# Until the pipeline runner lands, enhance runs the stages that exist: prepare and the 0:1:4 split.
+# Until the pipeline runner lands, enhance runs the stages that exist: prepare, the 0:1:4 split, corrupt.
 enhance: install
 	$(BIN)/datacentric prepare $(DATASET)
 	$(BIN)/datacentric split --dataset $(DATASET) --ratio 0:1:4 --seed 0
+	$(BIN)/datacentric corrupt --dataset $(DATASET)
 
 bench-store: install
 	$(BIN)/python benchmarks/bench_store.py
 
 clean-data:
 	rm -rf data/raw data/prepared data/splits data/runs
+
+bench-corrupt: install
+	$(BIN)/python benchmarks/bench_corrupt.py

@@ -20,3 +20,8 @@ def prepared_dir(dataset: str) -> Path:
 
 def split_dir(dataset: str) -> Path:
     return data_dir() / "splits" / dataset
+
+
+def parts_dir(dataset: str) -> Path:
+    """Outputs of the stages that transform a split's parts (corrupt, attack)."""
+    return data_dir() / "parts" / dataset

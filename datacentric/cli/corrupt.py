@@ -1,0 +1,72 @@
+"""Corruption commands: corrupt, preview."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from datacentric import paths
+from datacentric.cli import app
+from datacentric.errors import DatacentricError
+
+
+def load_suite(name_or_path: str):
+    """A built-in suite by name, or a suite table from a TOML file."""
+    from datacentric.corruptions.suites import get_suite, suite_from_dict
+
+    if name_or_path.endswith(".toml"):
+        try:
+            return suite_from_dict(tomllib.loads(Path(name_or_path).read_text()))
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise DatacentricError(f"cannot read suite file {name_or_path}: {error}") from None
+    return get_suite(name_or_path)
+
+
+@app.command()
+def corrupt(
+    dataset: str = typer.Option("cifar10", help="A split dataset's name."),
+    input: Optional[Path] = typer.Option(None, help="Input store [default: data/splits/<dataset>/corrupted]."),
+    out: Optional[Path] = typer.Option(None, help="Output store [default: data/parts/<dataset>/corrupted]."),
+    suite: str = typer.Option("paper14", help="A training suite's name, or a .toml file defining one."),
+    seed: int = typer.Option(0, help="Global seed; each sample's randomness comes from (seed, source index)."),
+    workers: int = typer.Option(0, help="Worker processes [default: all cores]."),
+    shard_size: int = typer.Option(2000, help="Samples per shard."),
+    overwrite: bool = typer.Option(False, help="Replace a store made with another config."),
+) -> None:
+    """Replace every sample of the split's corrupted part with one corruption drawn uniformly from the suite."""
+    from datacentric.corruptions.stage import corrupt as corrupt_stage
+    from datacentric.parallel import default_workers
+
+    chosen = load_suite(suite)
+    if chosen.kind != "training":
+        raise DatacentricError(f"suite '{chosen.name}' is an evaluation suite; corrupt takes a training suite")
+    source = input or paths.split_dir(dataset) / "corrupted"
+    target = out or paths.parts_dir(dataset) / "corrupted"
+    store = corrupt_stage(source, target, chosen, seed=seed, workers=workers or default_workers(),
+                          shard_size=shard_size, overwrite=overwrite)
+    typer.echo(f"corrupted {len(store)} samples with suite {chosen.name} → {target}")
+
+
+@app.command()
+def preview(
+    out: Path = typer.Argument(..., help="PNG to write."),
+    suite: str = typer.Option("paper14", help="Suite name or .toml file."),
+    store: Optional[Path] = typer.Option(None, help="Images from this store [default: the prepared cifar10 test split]."),
+    count: int = typer.Option(8, help="Images per row."),
+    seed: int = typer.Option(0),
+) -> None:
+    """One row per corruption (and per severity for evaluation suites) on the same few images."""
+    import numpy as np
+
+    from datacentric.corruptions.preview import preview_suite
+    from datacentric.data.store import Store
+
+    chosen = load_suite(suite)
+    opened = Store(store or paths.prepared_dir("cifar10") / "test")
+    images = opened.load().images
+    images = images[np.linspace(0, len(images) - 1, count).astype(int)]  # spread over the classes
+    preview_suite(chosen, images, out, seed=seed)
+    typer.echo(f"preview of {chosen.name} → {out}")
