@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATASET ?= cifar10
 
-.PHONY: install test enhance bench-store bench-corrupt clean-data
+.PHONY: install test enhance bench-store bench-corrupt bench-train clean-data
 
 install: $(STAMP)
 
@@ -31,3 +31,6 @@ clean-data:
 
 bench-corrupt: install
 	$(BIN)/python benchmarks/bench_corrupt.py
+
+bench-train: install
+	$(BIN)/python benchmarks/bench_train.py

@@ -1,0 +1,172 @@
+"""The attack engine: iterative L∞/L2 attacks with momentum (MI), translation-invariant smoothing (TI),
+input diversity (DI) and logit, cross-entropy or CW-margin losses, untargeted or targeted.
+
+One configuration covers paper 004's transfer attack (eq. 1–6) and the benchmark's white-box and
+transfer attacks (FGSM, PGD, PGD-LL, MI-FGSM). Rows of a batch may use different norms, so the L∞
+and L2 copies of the same images go through the models together: one forward and one backward per
+model per step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from datacentric.attacks.randomness import randint, sample_keys, uniform_field, _mix
+from datacentric.attacks.transforms import diversity_theta, gaussian_kernel, input_diversity, smooth_gradient
+
+LINF, L2 = 0, 1
+PAPER_LINF_STEP, PAPER_L2_STEP = 2 / 255, 0.025  # the published steps, sized for 300 iterations
+TARGET_STREAM, START_STREAM = 20, 21
+
+
+@dataclass(frozen=True)
+class AttackConfig:
+    """Every setting of the iterative attack (pixel units are [0, 1]; L2 is over all C·H·W values)."""
+
+    iterations: int = 300
+    combine: str = "sum"  # sum (paper: both from the clean image, added) | linf | l2 | split (half each)
+    linf_eps: float = 8 / 255
+    linf_step: float | None = None  # None: max(2/255, 2.5·linf_eps/iterations)
+    l2_eps: float = 1.0
+    l2_step: float | None = None  # None: max(0.025, 2.5·l2_eps/iterations)
+    loss: str = "logit"  # logit (−z_y, paper) | ce | cw (margin)
+    target: str = "none"  # none | least_likely | random
+    momentum: float = 1.0  # μ of MI-FGSM; 0 disables momentum
+    l1_normalize: bool = True  # canonical MI-FGSM (g/‖g‖₁); False = the published un-normalised sum
+    ti_size: int = 5  # TI kernel side in pixels; 0 disables TI
+    ti_sigma: float = 3.0  # TI kernel sigma in pixels
+    di_probability: float = 0.7  # chance per sample and step of the DI transform; 0 disables DI
+    di_resize: float = 1.25  # DI resizes to [size, size·di_resize] and pads to size·di_resize
+    di_mode: str = "nearest"  # DI interpolation
+    random_start: bool = False  # start from a uniform point of the ball (PGD) instead of the image
+    batch_size: int = 64  # images per batch (the sum mode runs 2× rows: both norms)
+
+    def __post_init__(self):
+        if self.combine not in ("sum", "linf", "l2", "split"):
+            raise ValueError(f"combine must be sum, linf, l2 or split, got '{self.combine}'")
+        if self.loss not in ("logit", "ce", "cw"):
+            raise ValueError(f"loss must be logit, ce or cw, got '{self.loss}'")
+        if self.target not in ("none", "least_likely", "random"):
+            raise ValueError(f"target must be none, least_likely or random, got '{self.target}'")
+        if self.iterations < 1 or self.linf_eps < 0 or self.l2_eps < 0:
+            raise ValueError("iterations ≥ 1 and non-negative budgets are required")
+
+    @property
+    def steps(self) -> tuple[float, float]:
+        """(L∞ step, L2 step): the configured ones, or derived so that the iterations can use the budget."""
+        linf = self.linf_step if self.linf_step is not None else max(PAPER_LINF_STEP, 2.5 * self.linf_eps / self.iterations)
+        l2 = self.l2_step if self.l2_step is not None else max(PAPER_L2_STEP, 2.5 * self.l2_eps / self.iterations)
+        return linf, l2
+
+
+def objective(logits: torch.Tensor, labels: torch.Tensor, targets: torch.Tensor | None, loss: str) -> torch.Tensor:
+    """Per-sample quantity the attack increases: away from `labels`, or toward `targets` when given."""
+    if targets is None:
+        if loss == "logit":
+            return -logits.gather(1, labels[:, None])[:, 0]
+        if loss == "ce":
+            return F.cross_entropy(logits, labels, reduction="none")
+        others = logits.masked_fill(F.one_hot(labels, logits.shape[1]).bool(), -math.inf)
+        return others.max(1).values - logits.gather(1, labels[:, None])[:, 0]
+    if loss == "logit":
+        return logits.gather(1, targets[:, None])[:, 0]
+    if loss == "ce":
+        return -F.cross_entropy(logits, targets, reduction="none")
+    others = logits.masked_fill(F.one_hot(targets, logits.shape[1]).bool(), -math.inf)
+    return logits.gather(1, targets[:, None])[:, 0] - others.max(1).values
+
+
+def choose_targets(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, keys: torch.Tensor,
+                   config: AttackConfig, num_classes: int) -> torch.Tensor | None:
+    if config.target == "none":
+        return None
+    if config.target == "least_likely":
+        with torch.no_grad():
+            return model(images).argmin(1)
+    offset = randint(keys, 0, TARGET_STREAM, 1, num_classes - 1).to(labels.device)  # any class but the true one
+    return (labels + offset) % num_classes
+
+
+def _per_sample_norm(values: torch.Tensor, p: float) -> torch.Tensor:
+    return values.flatten(1).norm(p=p, dim=1).view(-1, *([1] * (values.ndim - 1)))
+
+
+def perturb(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, keys: torch.Tensor,
+            norms: torch.Tensor, config: AttackConfig) -> torch.Tensor:
+    """The iterations of eq. 6: perturbations δ (float, same shape as `images`) within each row's budget.
+
+    Args:
+        model: the logit ensemble (or one model), in eval mode; images in [0, 1] go in, logits come out.
+        images: float N×C×H×W in [0, 1] (on the model's device).
+        labels: int64 (N,) true classes.
+        keys: int64 (N,) per-row random keys (`randomness.sample_keys`); rows sharing an image but
+            attacked under different norms get different keys, so their DI draws differ.
+        norms: int64 (N,), LINF or L2 per row.
+    Returns:
+        δ with x + δ in [0, 1], ‖δ‖∞ ≤ linf_eps on L∞ rows and ‖δ‖₂ ≤ l2_eps on L2 rows.
+    """
+    device = images.device
+    linf_rows = (norms == LINF).to(device).view(-1, 1, 1, 1)
+    eps = torch.where(linf_rows, config.linf_eps, config.l2_eps).to(images.dtype)
+    linf_step, l2_step = config.steps
+    kernel = gaussian_kernel(config.ti_size, config.ti_sigma, images.shape[1]).to(device) if config.ti_size else None
+    targets = choose_targets(model, images, labels, keys, config, num_classes=_num_classes(model, images))
+    delta = torch.zeros_like(images)
+    if config.random_start:
+        noise = (uniform_field(keys, 0, START_STREAM, tuple(images.shape[1:])).to(device) * 2 - 1)
+        l2_start = noise / _per_sample_norm(noise, 2).clamp_min(1e-12) * config.l2_eps * \
+            uniform_field(keys, 0, START_STREAM + 1, (1, 1, 1)).to(device)
+        delta = torch.where(linf_rows, noise * config.linf_eps, l2_start)
+        delta = (images + delta).clamp(0, 1) - images
+    momentum = torch.zeros_like(images)
+    cuda = device.type == "cuda"
+    for step in range(config.iterations):
+        delta.requires_grad_(True)
+        adversarial = images + delta
+        if config.di_probability > 0:
+            theta = diversity_theta(keys, step, config.di_probability, config.di_resize, images.shape[-1])
+            adversarial = input_diversity(adversarial, theta, config.di_mode)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
+            logits = model(adversarial.contiguous(memory_format=torch.channels_last))
+        gain = objective(logits.float(), labels, targets, config.loss).sum()
+        (gradient,) = torch.autograd.grad(gain, delta)
+        delta = delta.detach()
+        gradient = smooth_gradient(gradient, kernel)
+        if config.momentum:
+            if config.l1_normalize:
+                gradient = gradient / gradient.abs().flatten(1).mean(1).clamp_min(1e-12).view(-1, 1, 1, 1)
+            momentum = config.momentum * momentum + gradient
+            gradient = momentum
+        linf_update = delta + linf_step * gradient.sign()
+        l2_update = delta + l2_step * gradient / _per_sample_norm(gradient, 2).clamp_min(1e-12)
+        delta = torch.where(linf_rows, linf_update.clamp(-config.linf_eps, config.linf_eps),
+                            l2_update * (eps / _per_sample_norm(l2_update, 2).clamp_min(1e-12)).clamp(max=1))
+        delta = (images + delta).clamp(0, 1) - images
+    return delta.detach()
+
+
+def _num_classes(model: nn.Module, images: torch.Tensor) -> int:
+    with torch.no_grad():
+        return model(images[:1]).shape[1]
+
+
+def quantize(images: torch.Tensor, delta: torch.Tensor, *, l2_limit: torch.Tensor | None = None) -> torch.Tensor:
+    """Source image + δ on the uint8 grid, rounded (never truncated). Rows whose rounded L2 norm would
+    exceed `l2_limit` round δ toward zero instead, which can only shrink it."""
+    rounded = torch.round((images + delta).clamp(0, 1) * 255) / 255
+    if l2_limit is None:
+        return rounded
+    over = (_per_sample_norm(rounded - images, 2).flatten() > l2_limit.flatten() + 1e-6).view(-1, 1, 1, 1)
+    toward_zero = images + torch.trunc(delta * 255) / 255
+    return torch.where(over, toward_zero.clamp(0, 1), rounded)
+
+
+def row_keys(seed: int, source_index: torch.Tensor, norm: int) -> torch.Tensor:
+    """Keys of one norm's rows: the L2 copy of an image draws its own DI transforms."""
+    keys = sample_keys(seed, source_index)
+    return keys if norm == LINF else _mix(keys ^ 0x5BD1E995)

@@ -1,0 +1,62 @@
+"""Model commands: train, evaluate-clean."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from datacentric.cli import app
+
+
+@app.command()
+def train(
+    store: Path = typer.Argument(..., help="Training store (clean, enhanced, or your own)."),
+    zoo: str = typer.Option("cpu-small", help="A zoo of pipelines/zoos.toml."),
+    out: Path = typer.Option(..., help="Output directory: one folder per zoo member."),
+    recipe: str = typer.Option("cpu", help="A training recipe of pipelines/recipes.toml."),
+    epochs: Optional[int] = typer.Option(None, help="Override the recipe's epochs."),
+    batch_size: Optional[int] = typer.Option(None, help="Override the recipe's batch size."),
+    lr: Optional[float] = typer.Option(None, help="Override the recipe's peak learning rate."),
+    soft_labels: Optional[bool] = typer.Option(None, "--soft-labels/--hard-labels", help="KL on soft labels."),
+    label_smoothing: Optional[float] = typer.Option(None, help="Override the recipe's label smoothing."),
+    eval_store: Optional[Path] = typer.Option(None, help="Report test accuracy on this store every epoch."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda[:N]."),
+    resume: bool = typer.Option(False, help="Continue each member from its last epoch checkpoint."),
+) -> None:
+    """Train every architecture of a zoo on a store (SGD + cosine; data held as device tensors)."""
+    from datacentric import device as devices
+    from datacentric.config import load_recipe, load_zoo
+    from datacentric.training.stage import train_zoo
+
+    config = load_recipe(recipe, epochs=epochs, batch_size=batch_size, lr=lr, soft_labels=soft_labels,
+                         label_smoothing=label_smoothing)
+    saved = train_zoo(store, load_zoo(zoo), config, out, device=devices.resolve(device), eval_store=eval_store,
+                      resume=resume)
+    for name, path in saved.items():
+        typer.echo(f"{name} → {path}")
+
+
+@app.command("evaluate-clean")
+def evaluate_clean(
+    model: Path = typer.Argument(..., help="A model.pt written by `train`."),
+    store: Path = typer.Argument(..., help="A store to measure accuracy on."),
+    out: Optional[Path] = typer.Option(None, help="Also write the result as JSON here."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda[:N]."),
+) -> None:
+    """Print (and write) a model's top-1 accuracy on a store."""
+    from datacentric import device as devices
+    from datacentric.data.torch_dataset import load_tensors
+    from datacentric.models.io import load_model
+    from datacentric.training.evaluate import accuracy
+
+    loaded, meta = load_model(model, devices.resolve(device))
+    images, labels, _ = load_tensors(store)
+    result = {"model": str(model), "arch": meta["arch"], "store": str(store), "samples": len(labels),
+              "accuracy": accuracy(loaded, images, labels)}
+    typer.echo(json.dumps(result))
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1) + "\n")

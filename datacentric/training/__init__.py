@@ -1,0 +1,1 @@
+"""The thin trainer: fit any architecture on any store, with data held as device tensors."""

@@ -1,0 +1,27 @@
+"""Predictions and accuracy of a model on image tensors."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+@torch.no_grad()
+def predict(model: nn.Module, images: torch.Tensor, *, batch_size: int = 512, device: torch.device | None = None
+            ) -> torch.Tensor:
+    """Predicted classes (N,) for uint8 N×H×W×C or float N×C×H×W images in [0, 1]."""
+    device = device or next(model.parameters()).device
+    model.eval()
+    out = []
+    for start in range(0, len(images), batch_size):
+        batch = images[start : start + batch_size].to(device)
+        if batch.dtype == torch.uint8:
+            batch = batch.permute(0, 3, 1, 2).float().div_(255)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            out.append(model(batch.contiguous(memory_format=torch.channels_last)).argmax(1).cpu())
+    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
+
+
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, **kwargs) -> float:
+    """Top-1 accuracy in percent."""
+    return float((predict(model, images, **kwargs) == labels.cpu()).float().mean() * 100)
