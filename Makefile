@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATASET ?= cifar10
 
-.PHONY: install test enhance bench-store bench-corrupt bench-train clean-data
+.PHONY: install test enhance bench-store bench-corrupt bench-train bench-attack clean-data
 
 install: $(STAMP)
 
@@ -34,3 +34,6 @@ bench-corrupt: install
 
 bench-train: install
 	$(BIN)/python benchmarks/bench_train.py
+
+bench-attack: install
+	$(BIN)/python benchmarks/bench_attack.py

@@ -41,3 +41,23 @@ def cifar_npz(tmp_path, cifar4k) -> Path:
     np.savez(path, x_train=x[:3000], y_train=y[:3000], x_test=x[3000:], y_test=y[3000:],
              class_names=np.array(CIFAR10_CLASSES))
     return path
+
+
+@pytest.fixture(scope="session")
+def trained_models(cifar4k):
+    """Three small models trained 3 epochs on the first 2,000 lossless CIFAR images (seconds each):
+    two for an attack ensemble, one held out."""
+    import torch
+
+    from datacentric.config import TrainConfig
+    from datacentric.models import create
+    from datacentric.training.trainer import train
+
+    x, y = torch.from_numpy(cifar4k[0][:2000]), torch.from_numpy(cifar4k[1][:2000])
+    models = {}
+    for arch, seed in (("cifar_vgg_small", 1), ("cifar_resnet8", 2), ("cifar_mobilenetv2_small", 3)):
+        torch.manual_seed(seed)
+        model = create(arch, 10)
+        config = TrainConfig(epochs=3, batch_size=32, lr=0.02, warmup_epochs=0, crop_padding=0, seed=seed)
+        models[arch] = train(model, x, y, config, device=torch.device("cpu"), progress=False).eval()
+    return models

@@ -39,15 +39,16 @@ def split_norms(positions: np.ndarray) -> np.ndarray:
 
 def attack_images(model: nn.Module, images: np.ndarray, labels: np.ndarray, source_index: np.ndarray, *,
                   seed: int, config: AttackConfig, device: torch.device, positions: np.ndarray | None = None,
-                  on_batch: Callable[[int], None] | None = None) -> AttackOutput:
+                  on_batch: Callable[[int], None] | None = None, require_perturbed: bool = True) -> AttackOutput:
     """Attack uint8 N×H×W×C `images`; each sample's result depends only on (seed, its source index,
-    config, model weights), not on the batch it shares."""
+    config, model weights), not on the batch it shares. `require_perturbed=False` lets evaluation
+    attacks leave a sample unchanged where the loss has no gradient (a saturated softmax)."""
     outputs = []
     positions = np.arange(len(images)) if positions is None else positions
     for start in range(0, len(images), config.batch_size):
         part = slice(start, start + config.batch_size)
         outputs.append(_attack_batch(model, images[part], labels[part], source_index[part], positions[part],
-                                     seed, config, device))
+                                     seed, config, device, require_perturbed))
         if on_batch is not None:
             rows = 2 * len(images[part]) if config.combine == "sum" else len(images[part])
             on_batch(rows * config.iterations)
@@ -55,7 +56,8 @@ def attack_images(model: nn.Module, images: np.ndarray, labels: np.ndarray, sour
                           for name in ("images", "l2", "linf", "norm", "component_l2", "component_linf")))
 
 
-def _attack_batch(model, images, labels, source_index, positions, seed, config, device) -> AttackOutput:
+def _attack_batch(model, images, labels, source_index, positions, seed, config, device, require_perturbed
+                  ) -> AttackOutput:
     x = torch.from_numpy(images).to(device).permute(0, 3, 1, 2).float().div(255)
     y = torch.from_numpy(np.asarray(labels, np.int64)).to(device)
     index = torch.from_numpy(np.asarray(source_index, np.int64))
@@ -92,7 +94,7 @@ def _attack_batch(model, images, labels, source_index, positions, seed, config, 
     output = AttackOutput(adversarial, difference.norm(dim=1).cpu().numpy().astype(np.float32),
                           difference.abs().amax(1).cpu().numpy().astype(np.float32), norm_names,
                           component_l2.astype(np.float32), component_linf.astype(np.float32))
-    check_invariants(images, output, source_index, config)
+    check_invariants(images, output, source_index, config, require_perturbed)
     return output
 
 
@@ -108,13 +110,15 @@ def budgets(output: AttackOutput, config: AttackConfig) -> tuple[np.ndarray, np.
             np.where(linf_rows, np.inf, config.l2_eps + 1e-5))
 
 
-def check_invariants(source: np.ndarray, output: AttackOutput, source_index: np.ndarray, config: AttackConfig) -> None:
+def check_invariants(source: np.ndarray, output: AttackOutput, source_index: np.ndarray, config: AttackConfig,
+                     require_perturbed: bool = True) -> None:
     """Stop with the offending sample ids unless every sample is perturbed, finite and within budget,
     and no image is constant (black)."""
     problems = []
     finite = np.isfinite(output.l2) & np.isfinite(output.linf)
     problems.append(("non-finite", ~finite))
-    problems.append(("unperturbed", output.linf < 0.5 / 255))
+    if require_perturbed:
+        problems.append(("unperturbed", output.linf < 0.5 / 255))
     linf_bound, l2_bound = budgets(output, config)
     problems.append(("over budget", (output.linf > linf_bound) | (output.l2 > l2_bound)))
     if config.combine == "sum":

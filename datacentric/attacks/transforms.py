@@ -24,7 +24,7 @@ def smooth_gradient(gradient: torch.Tensor, kernel: torch.Tensor | None) -> torc
     """W * g: the gradient convolved per channel with the TI kernel (zero padding keeps the size)."""
     if kernel is None:
         return gradient
-    return F.conv2d(gradient, kernel.to(gradient), padding=kernel.shape[-1] // 2, groups=gradient.shape[1])
+    return F.conv2d(gradient.contiguous(), kernel.to(gradient), padding=kernel.shape[-1] // 2, groups=gradient.shape[1])
 
 
 def diversity_theta(keys: torch.Tensor, step: int, probability: float, resize_ratio: float, size: int

@@ -182,6 +182,11 @@ class Store:
         except (OSError, json.JSONDecodeError) as error:
             raise DatacentricError(f"cannot read {self.root / MANIFEST}: {error}") from None
 
+    def recorded_shards(self) -> set[int]:
+        """Shard ids the manifest records now (re-read: other processes may be writing)."""
+        self.manifest = self._read_manifest()
+        return {int(i) for i in self.manifest["shards"]}
+
     def has_shard(self, shard_id: int) -> bool:
         """True when the shard is recorded and its file still matches its checksum.
 
@@ -201,8 +206,9 @@ class Store:
             manifest["complete"] = False
         return False
 
-    def write_shard(self, shard_id: int, samples: Samples) -> None:
-        """Validate and atomically write one shard, then record it in the manifest."""
+    def write_shard(self, shard_id: int, samples: Samples, info: dict | None = None) -> None:
+        """Validate and atomically write one shard, then record it (with the stage's small per-shard
+        `info`, if any) in the manifest."""
         samples.validate(self.num_classes)
         name = shard_name(shard_id)
         tmp = self.root / f".{name}.tmp-{os.getpid()}"
@@ -217,7 +223,8 @@ class Store:
         finally:
             tmp.unlink(missing_ok=True)
         with self._locked_manifest() as manifest:
-            manifest["shards"][str(shard_id)] = {"file": name, "count": len(samples), "sha256": digest}
+            manifest["shards"][str(shard_id)] = {"file": name, "count": len(samples), "sha256": digest,
+                                                 **({"info": info} if info else {})}
 
     def _fill_shard(self, h5: h5py.File, shard_id: int, samples: Samples) -> None:
         count = len(samples)

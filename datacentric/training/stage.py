@@ -31,7 +31,8 @@ def training_targets(store_path: Path, soft: bool) -> tuple[torch.Tensor, torch.
 def train_zoo(store_path: Path, members: list[ZooMember], recipe: TrainConfig, out_dir: Path, *,
               device: torch.device, eval_store: Path | None = None, resume: bool = False,
               progress: bool = True) -> dict[str, Path]:
-    """Train every member on the store; returns {member name: saved model path}.
+    """Train every member on the store; returns {member name: saved model path}. `out_dir/zoo.json`
+    lists the members and their ensemble weights, so the folder loads as an ensemble.
 
     A member whose model.pt exists with the same store and config is skipped, so a zoo run
     resumes member by member (and, with `resume`, epoch by epoch inside a member).
@@ -69,4 +70,7 @@ def train_zoo(store_path: Path, members: list[ZooMember], recipe: TrainConfig, o
         save_model(model_path, model, arch=member.arch, num_classes=store.num_classes, in_chans=images.shape[3],
                    meta=meta)
         saved[member.name] = model_path
+    zoo_index = {"store": str(store_path), "recipe": dataclasses.asdict(recipe),
+                 "members": [{"name": m.name, "arch": m.arch, "seed": m.seed, "weight": m.weight} for m in members]}
+    (out_dir / "zoo.json").write_text(json.dumps(zoo_index, indent=1))
     return saved

@@ -1,0 +1,100 @@
+"""Attack commands: surrogates train, attack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from datacentric import paths
+from datacentric.cli import app
+
+surrogates_app = typer.Typer(no_args_is_help=True, help="Surrogate ensembles for the transfer attack.")
+app.add_typer(surrogates_app, name="surrogates")
+
+
+@surrogates_app.command("train")
+def surrogates_train(
+    dataset: str = typer.Option("cifar10", help="A prepared dataset's name."),
+    zoo: str = typer.Option("cpu-surrogates", help="A zoo of pipelines/zoos.toml."),
+    store: Optional[Path] = typer.Option(None, help="Clean training store [default: data/prepared/<dataset>/train]."),
+    out: Optional[Path] = typer.Option(None, help="Output [default: data/models/<dataset>/<zoo>]."),
+    recipe: str = typer.Option("cpu", help="A training recipe of pipelines/recipes.toml."),
+    epochs: Optional[int] = typer.Option(None, help="Override the recipe's epochs."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda[:N]."),
+    resume: bool = typer.Option(False, help="Continue each member from its last epoch checkpoint."),
+) -> None:
+    """Fit a surrogate (or held-out) ensemble on clean training data only."""
+    from datacentric import device as devices
+    from datacentric.attacks.surrogates import train_surrogates
+    from datacentric.config import load_recipe, load_zoo
+
+    target = out or paths.data_dir() / "models" / dataset / zoo
+    train_surrogates(store or paths.prepared_dir(dataset) / "train", load_zoo(zoo), load_recipe(recipe, epochs=epochs),
+                     target, device=devices.resolve(device), resume=resume)
+    typer.echo(f"surrogates ({zoo}) → {target}")
+
+
+@app.command()
+def attack(
+    surrogates: Path = typer.Option(..., help="A trained zoo folder (from `surrogates train`)."),
+    dataset: str = typer.Option("cifar10", help="A split dataset's name."),
+    input: Optional[Path] = typer.Option(None, help="Input store [default: data/splits/<dataset>/adversarial]."),
+    out: Optional[Path] = typer.Option(None, help="Output store [default: data/parts/<dataset>/adversarial]."),
+    iterations: int = typer.Option(300, help="Attack iterations (paper: 300)."),
+    combine: str = typer.Option("sum", help="sum (paper) | linf | l2 | split."),
+    linf_eps: float = typer.Option(8 / 255, help="L∞ budget, [0, 1] pixel units."),
+    l2_eps: float = typer.Option(1.0, help="L2 budget over all C·H·W values, [0, 1] units."),
+    linf_step: Optional[float] = typer.Option(None, help="L∞ step [default: max(2/255, 2.5·eps/iterations)]."),
+    l2_step: Optional[float] = typer.Option(None, help="L2 step [default: max(0.025, 2.5·eps/iterations)]."),
+    loss: str = typer.Option("logit", help="logit (−z_y, paper) | ce | cw."),
+    target: str = typer.Option("none", help="none | least_likely | random."),
+    momentum: float = typer.Option(1.0, help="MI momentum μ (0: none)."),
+    published_momentum: bool = typer.Option(False, help="Un-normalised gradient sum, as the published code."),
+    ti_size: int = typer.Option(3, help="TI kernel side in pixels (0: no TI; published: 5)."),
+    ti_sigma: float = typer.Option(1.0, help="TI kernel sigma in pixels (published: 3)."),
+    di_probability: float = typer.Option(0.7, help="DI probability per sample and step (0: no DI)."),
+    batch_size: str = typer.Option("auto", help="Images per batch, or auto (fits the device)."),
+    seed: int = typer.Option(0, help="Global seed: each sample's randomness comes from (seed, source index)."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda[:N] (under torchrun: cuda:LOCAL_RANK)."),
+    shard_size: int = typer.Option(500, help="Samples per shard."),
+    shard_index: Optional[int] = typer.Option(None, help="This process's share (default: torchrun/Slurm or 0)."),
+    num_shards: Optional[int] = typer.Option(None, help="Number of shares (default: torchrun/Slurm or 1)."),
+    workers: int = typer.Option(1, help="Local worker processes (CPU)."),
+    holdout: Optional[Path] = typer.Option(None, help="A trained zoo never used here: report transfer success."),
+    overwrite: bool = typer.Option(False, help="Replace a store made with another config."),
+) -> None:
+    """Replace the split's adversarial part with transfer adversarial examples (ensemble MI/TI/DI/logit attack)."""
+    import json
+    import os
+
+    from datacentric import device as devices
+    from datacentric.attacks.engine import AttackConfig
+    from datacentric.attacks.stage import attack_with_workers, auto_batch_size, load_ensemble
+    from datacentric.config import from_dict
+    from datacentric.errors import DatacentricError
+
+    chosen = devices.resolve(f"cuda:{os.environ['LOCAL_RANK']}" if device == "auto" and "LOCAL_RANK" in os.environ
+                             and devices.resolve("auto").type == "cuda" else device)
+    if batch_size == "auto":
+        ensemble, _ = load_ensemble(surrogates, chosen)
+        size = auto_batch_size(ensemble, chosen, (3, 32, 32))
+    elif batch_size.isdigit() and int(batch_size) > 0:
+        size = int(batch_size)
+    else:
+        raise DatacentricError(f"--batch-size must be a positive integer or auto, got '{batch_size}'")
+    config = from_dict(AttackConfig, dict(
+        iterations=iterations, combine=combine, linf_eps=linf_eps, l2_eps=l2_eps, linf_step=linf_step,
+        l2_step=l2_step, loss=loss, target=target, momentum=momentum, l1_normalize=not published_momentum,
+        ti_size=ti_size, ti_sigma=ti_sigma, di_probability=di_probability, batch_size=size), "attack options")
+    store = attack_with_workers(
+        workers, input_store=input or paths.split_dir(dataset) / "adversarial",
+        out_dir=out or paths.parts_dir(dataset) / "adversarial", surrogates=surrogates, config=config, seed=seed,
+        device=chosen, shard_size=shard_size, shard_index=shard_index, num_shards=num_shards, holdout=holdout,
+        overwrite=overwrite)
+    if store is None or not store.manifest.get("complete"):
+        typer.echo("this process's shards are done; the last process to finish completes the store")
+        return
+    typer.echo(json.dumps({k: store.manifest["extra"][k] for k in store.manifest["extra"]}, indent=1))
+    typer.echo(f"attacked {len(store)} samples → {store.root}")

@@ -1,0 +1,139 @@
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from datacentric.attacks.engine import AttackConfig
+from datacentric.attacks.ensemble import Ensemble
+from datacentric.attacks.evaluation import cw_l2, run_named
+from datacentric.attacks.randomness import sample_keys
+from datacentric.attacks.transfer import attack_images
+from datacentric.attacks.transforms import diversity_theta, gaussian_kernel, input_diversity
+from datacentric.errors import DatacentricError
+from datacentric.training.evaluate import accuracy
+
+CPU = torch.device("cpu")
+FAST = AttackConfig(iterations=10, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def held_out(cifar4k):
+    x, y = cifar4k
+    return x[3000:3300], y[3000:3300], np.arange(3000, 3300)
+
+
+def test_whitebox_pgd_breaks_a_trained_model(trained_models, held_out):
+    images, labels, index = held_out
+    model = trained_models["cifar_vgg_small"]
+    assert accuracy(model, torch.from_numpy(images), torch.from_numpy(labels)) > 35
+    adversarial = run_named("pgd_linf", model, images, labels, index, seed=0, device=CPU)
+    assert np.abs(adversarial.astype(int) - images).max() <= 8
+    assert accuracy(model, torch.from_numpy(adversarial), torch.from_numpy(labels)) < 10
+
+
+def test_transfer_beats_noise_of_the_same_norms_on_a_held_out_model(trained_models, held_out):
+    images, labels, index = held_out
+    ensemble = Ensemble([trained_models["cifar_vgg_small"], trained_models["cifar_resnet8"]])
+    third = trained_models["cifar_mobilenetv2_small"]
+    out = attack_images(ensemble, images, labels, index, seed=0, config=FAST,
+                        device=CPU)
+    delta = out.images.astype(np.float32) - images
+    rng = np.random.default_rng(0)
+    noise = rng.choice([-1.0, 1.0], size=delta.shape) * np.abs(delta).reshape(len(delta), -1).max(1)[:, None, None, None]
+    noisy = np.clip(images + noise, 0, 255).astype(np.uint8)  # same L∞ (and at least the same L2) as the attack
+    y = torch.from_numpy(labels)
+    clean_acc = accuracy(third, torch.from_numpy(images), y)
+    noise_acc = accuracy(third, torch.from_numpy(noisy), y)
+    attack_acc = accuracy(third, torch.from_numpy(out.images), y)
+    assert attack_acc < noise_acc - 5, (clean_acc, noise_acc, attack_acc)
+
+
+@pytest.mark.parametrize("combine", ["sum", "linf", "l2", "split"])
+def test_every_sample_of_every_batch_is_perturbed_within_budget_and_not_black(trained_models, held_out, combine):
+    """The regression test for the published code's bug: batches after the first came out unperturbed or black."""
+    images, labels, index = held_out
+    ensemble = Ensemble([trained_models["cifar_vgg_small"], trained_models["cifar_resnet8"]])
+    config = dataclasses.replace(FAST, combine=combine, iterations=5, batch_size=16)
+    out = attack_images(ensemble, images[:80], labels[:80], index[:80], seed=3, config=config, device=CPU)
+    delta = out.images.astype(np.float32) / 255 - images[:80].astype(np.float32) / 255
+    flat = delta.reshape(80, -1)
+    assert np.all(np.abs(flat).max(1) >= 1 / 255), "a sample was left unperturbed"
+    assert np.all(out.images.reshape(80, -1).max(1) > out.images.reshape(80, -1).min(1)), "a constant image"
+    assert np.all(out.images.reshape(80, -1).mean(1) > 5), "a black image"
+    linf, l2 = np.abs(flat).max(1), np.linalg.norm(flat, axis=1)
+    if combine == "linf":
+        assert linf.max() <= 8 / 255 + 1e-6
+    elif combine == "l2":
+        assert l2.max() <= 1.0 + 1e-5
+    elif combine == "split":
+        assert np.all(linf[0::2] <= 8 / 255 + 1e-6) and np.all(l2[1::2] <= 1.0 + 1e-5)
+    else:
+        assert np.all(out.component_linf <= 8 / 255 + 1e-6) and np.all(out.component_l2 <= 1.0 + 1e-5)
+        assert np.all(linf <= 8 / 255 + 1.0 + 0.5 / 255)
+    np.testing.assert_allclose(out.linf, linf, atol=1e-6)
+
+
+def test_a_model_without_gradient_stops_the_attack_naming_the_samples(held_out):
+    images, labels, index = held_out
+
+    class Constant(torch.nn.Module):  # logits that ignore the input: zero gradient, as with the shadowed labels
+        def forward(self, x):
+            return torch.zeros(len(x), 10) + 0 * x.sum()
+
+    with pytest.raises(DatacentricError, match=r"unperturbed: samples \[3000, 3001"):
+        attack_images(Constant(), images[:8], labels[:8], index[:8], seed=0,
+                      config=dataclasses.replace(FAST, combine="linf", ti_size=0), device=CPU)
+
+
+def test_results_do_not_depend_on_the_batch_size(trained_models, held_out):
+    images, labels, index = held_out
+    ensemble = Ensemble([trained_models["cifar_resnet8"]])
+    config = dataclasses.replace(FAST, iterations=3)
+    a = attack_images(ensemble, images[:40], labels[:40], index[:40], seed=1, config=config, device=CPU)
+    b = attack_images(ensemble, images[:40], labels[:40], index[:40], seed=1,
+                      config=dataclasses.replace(config, batch_size=7), device=CPU)
+    c = attack_images(ensemble, images[20:40], labels[20:40], index[20:40], seed=1, config=config, device=CPU)
+    assert np.array_equal(a.images, b.images) and np.array_equal(a.images[20:], c.images)
+
+
+def test_ti_kernel_sums_to_one_and_di_is_square_and_seeded():
+    for size, sigma in ((3, 1.0), (5, 3.0), (7, 2.0)):
+        kernel = gaussian_kernel(size, sigma)
+        assert kernel.shape == (3, 1, size, size)
+        torch.testing.assert_close(kernel.sum(dim=(1, 2, 3)), torch.ones(3))
+    images = torch.rand(6, 3, 32, 32)
+    keys = sample_keys(0, torch.arange(6))
+    theta = diversity_theta(keys, step=4, probability=1.0, resize_ratio=1.25, size=32)
+    out = input_diversity(images, theta)
+    assert out.shape == (6, 3, 32, 32)
+    assert torch.equal(out, input_diversity(images, diversity_theta(keys, 4, 1.0, 1.25, 32)))
+    assert not torch.equal(out, input_diversity(images, diversity_theta(keys, 5, 1.0, 1.25, 32)))
+    identity = diversity_theta(keys, 4, probability=0.0, resize_ratio=1.25, size=32)
+    torch.testing.assert_close(input_diversity(images, identity), images)
+
+
+def predict_logits(model, images):
+    with torch.no_grad():
+        return model(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255)
+
+
+def test_evaluation_attacks(trained_models, held_out):
+    images, labels, index = held_out
+    model = trained_models["cifar_resnet8"]
+    y = torch.from_numpy(labels[:64])
+    clean = accuracy(model, torch.from_numpy(images[:64]), y)
+    for name in ("fgsm", "mi_fgsm_8"):
+        adversarial = run_named(name, model, images[:64], labels[:64], index[:64], seed=0, device=CPU)
+        assert accuracy(model, torch.from_numpy(adversarial), y) < clean - 15, name
+    least_likely = predict_logits(model, images[:64]).argmin(1)
+    adversarial = run_named("pgd_ll", model, images[:64], labels[:64], index[:64], seed=0, device=CPU)
+    moved_to_target = (predict_logits(model, adversarial).argmax(1) == least_likely).float().mean()
+    assert moved_to_target > 0.05 and accuracy(model, torch.from_numpy(adversarial), y) < clean
+    x = torch.from_numpy(images[:16]).permute(0, 3, 1, 2).float() / 255
+    found = cw_l2(model, x, torch.from_numpy(labels[:16]), iterations=30, search_steps=3)
+    fooled = model(found).argmax(1) != torch.from_numpy(labels[:16])
+    assert fooled.float().mean() > 0.8
+    assert (found - x)[fooled].flatten(1).norm(dim=1).mean() < 1.0  # CW finds small L2 perturbations
+    with pytest.raises(DatacentricError, match="unknown attack"):
+        run_named("deepfool", model, images[:2], labels[:2], index[:2], seed=0, device=CPU)
