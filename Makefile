@@ -17,11 +17,12 @@ $(STAMP): pyproject.toml
 test: install
 	$(BIN)/python -m pytest
 
-# Until the pipeline runner lands, enhance runs the stages that exist: prepare, the 0:1:4 split, corrupt.
+# The whole pipeline: pipelines/$(DATASET).toml (CPU default), or pipelines/$(DATASET)-paper.toml with PROFILE=paper.
+PROFILE ?= default
+PIPELINE = pipelines/$(DATASET)$(if $(filter paper,$(PROFILE)),-paper,).toml
+
 enhance: install
-	$(BIN)/datacentric prepare $(DATASET)
-	$(BIN)/datacentric split --dataset $(DATASET) --ratio 0:1:4 --seed 0
-	$(BIN)/datacentric corrupt --dataset $(DATASET)
+	$(BIN)/datacentric enhance $(PIPELINE)
 
 bench-store: install
 	$(BIN)/python benchmarks/bench_store.py

@@ -19,6 +19,7 @@ app = typer.Typer(
 from datacentric.cli import attack as _attack  # noqa: E402,F401
 from datacentric.cli import corrupt as _corrupt  # noqa: E402,F401
 from datacentric.cli import data as _data  # noqa: E402,F401
+from datacentric.cli import pipeline as _pipeline  # noqa: E402,F401
 from datacentric.cli import train as _train  # noqa: E402,F401
 
 

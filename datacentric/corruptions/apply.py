@@ -31,24 +31,29 @@ class SuiteRunner:
 
     def __init__(self, suite: Suite):
         self.suite = suite
-        if suite.kind == "training":
-            self.appliers: dict[tuple[str, int], Apply] = {(e.name, 0): build(e.function, e.params) for e in suite.entries}
-        else:
-            self.appliers = {(e.name, level): build(e.function, params)
-                             for e in suite.entries for level, params in enumerate(e.severities, start=1)}
+        # an entry with per-severity params is built once per severity (a training suite then draws one)
+        self.appliers: dict[tuple[str, int], Apply] = {}
+        for e in suite.entries:
+            if e.severities:
+                self.appliers.update({(e.name, level): build(e.function, params)
+                                      for level, params in enumerate(e.severities, start=1)})
+            else:
+                self.appliers[(e.name, 0)] = build(e.function, e.params)
 
     def corrupt_training(self, images: np.ndarray, source_index: np.ndarray, seed: int
-                         ) -> tuple[np.ndarray, np.ndarray]:
-        """One corruption per image, its type drawn uniformly from the suite. Returns (images, names)."""
-        names = [entry.name for entry in self.suite.entries]
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One corruption per image, its type drawn uniformly from the suite (and its severity uniformly
+        from the entry's severities, if it lists them). Returns (images, names, severities)."""
+        entries = self.suite.entries
         out = np.empty_like(images)
-        chosen = []
+        chosen, levels = [], np.zeros(len(images), np.int8)
         for i, (image, index) in enumerate(zip(images, source_index)):
             rng = sample_rng(seed, index)
-            name = names[choose_entry(rng, len(names))]
-            out[i] = self.appliers[(name, 0)](image, rng)
-            chosen.append(name)
-        return out, np.array(chosen)
+            entry = entries[choose_entry(rng, len(entries))]
+            levels[i] = int(rng.integers(1, len(entry.severities) + 1)) if entry.severities else 0
+            out[i] = self.appliers[(entry.name, int(levels[i]))](image, rng)
+            chosen.append(entry.name)
+        return out, np.array(chosen), levels
 
     def corrupt_assigned(self, images: np.ndarray, source_index: np.ndarray, names: np.ndarray,
                          severities: np.ndarray, seed: int) -> np.ndarray:

@@ -25,11 +25,10 @@ def _runner(suite_dict: dict) -> SuiteRunner:
     return _runners[key]
 
 
-def corrupt_task(task: tuple, *, suite_dict: dict, seed: int) -> tuple[int, np.ndarray, np.ndarray]:
-    """Worker body: (shard id, images, source indices) → (shard id, corrupted images, corruption names)."""
+def corrupt_task(task: tuple, *, suite_dict: dict, seed: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """Worker body: (shard id, images, source indices) → (shard id, corrupted images, names, severities)."""
     shard_id, images, source_index = task
-    corrupted, names = _runner(suite_dict).corrupt_training(images, source_index, seed)
-    return shard_id, corrupted, names
+    return (shard_id, *_runner(suite_dict).corrupt_training(images, source_index, seed))
 
 
 def corrupt(input_store: Path, out_dir: Path, suite: Suite, *, seed: int, workers: int,
@@ -46,14 +45,14 @@ def corrupt(input_store: Path, out_dir: Path, suite: Suite, *, seed: int, worker
     done = sum(len(plan[i]) for i in range(len(plan)) if i not in pending)
     tasks = [(i, samples.images[plan[i]], samples.source_index[plan[i]]) for i in pending]
     work = functools.partial(corrupt_task, suite_dict=suite.to_dict(), seed=seed)
-    for shard_id, corrupted, names in map_unordered(work, tasks, workers=workers, total=len(samples),
+    for shard_id, corrupted, names, severities in map_unordered(work, tasks, workers=workers, total=len(samples),
                                                     size=lambda t: len(t[1]), desc="corrupt", initial=done,
                                                     progress=progress):
         part = samples.select(plan[shard_id])
         l2, linf = distances(part.images, corrupted)
         out.write_shard(shard_id, Samples(
             images=corrupted, labels=part.labels, source_index=part.source_index,
-            kind=np.full(len(part), "corrupted"), corruption=names, severity=np.zeros(len(part), np.int8),
+            kind=np.full(len(part), "corrupted"), corruption=names, severity=severities,
             l2=l2, linf=linf, soft_labels=part.soft_labels))
     out.finish(len(plan))
     return out

@@ -143,7 +143,17 @@ MTLAT4 = Suite("mtlat4", "evaluation", (
     Entry("rotation", "rotation", severities=_severities(degrees=[8, 16, 24, 32, 40])),
 ))
 
-SUITES = {suite.name: suite for suite in (PAPER14, CIFAR10C, MTLAT4)}
+# A training suite of the CIFAR-10-C corruptions at their three lightest severities (drawn uniformly),
+# after the competition team that trained on all ImageNet-C corruptions at severity 2 (REFERENCE.md §2).
+CIFAR10C_LIGHT = Suite("cifar10c-light", "training", tuple(
+    Entry(e.name, e.function, severities=e.severities[:3]) for e in CIFAR10C.entries))
+
+# paper004's 14 and the light CIFAR-10-C corruptions together, each type drawn uniformly.
+PAPER14_CIFAR10C_LIGHT = Suite("paper14+cifar10c-light", "training", tuple(
+    [Entry(f"p14_{e.name}", e.function, e.params) for e in PAPER14.entries]
+    + [Entry(f"c10c_{e.name}", e.function, severities=e.severities) for e in CIFAR10C_LIGHT.entries]))
+
+SUITES = {suite.name: suite for suite in (PAPER14, CIFAR10C, MTLAT4, CIFAR10C_LIGHT, PAPER14_CIFAR10C_LIGHT)}
 
 
 def get_suite(name: str) -> Suite:

@@ -37,7 +37,7 @@ def largest_remainder(total: int, weights: list[float]) -> list[int]:
     return counts
 
 
-def _stratified_order(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def stratified_order(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A random order in which every prefix holds each class in proportion (±1 sample).
 
     Each class is shuffled on its own; sample j of a class of size n gets the key (j + u)/n with
@@ -73,7 +73,7 @@ def split_indices(
     if limit is not None and not 0 < limit <= total:
         raise DatacentricError(f"--limit must lie in 1..{total}, got {limit}")
     rng = np.random.default_rng(seed)
-    order = _stratified_order(np.asarray(labels), rng) if stratify else rng.permutation(total)
+    order = stratified_order(np.asarray(labels), rng) if stratify else rng.permutation(total)
     order = order[: limit or total]
     counts = largest_remainder(len(order), ratio)
     bounds = np.cumsum([0] + counts)

@@ -1,0 +1,1 @@
+"""The robustness benchmark: test-split-only evaluation sets, per-model metrics, comparison reports."""

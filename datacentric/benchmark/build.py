@@ -1,0 +1,141 @@
+"""`benchmark build`: the evaluation sets P_ori, P_adv and P_cor, from the test split only, as stores.
+
+P_adv comes from an evaluation ensemble that shares no model with any surrogate ensemble used to
+make training data; P_cor covers the `cifar10c` and `mtlat4` suites at severities 1–5. Each set is
+a store (so the build resumes and is cached), and `bench.json` records how it was made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from datacentric.attacks.evaluation import run_named
+from datacentric.attacks.stage import load_ensemble
+from datacentric.corruptions.apply import SuiteRunner
+from datacentric.corruptions.suites import get_suite
+from datacentric.data.samples import Samples, distances
+from datacentric.data.split import stratified_order
+from datacentric.data.store import Store, StoreInfo, write_json_atomic, write_store
+from datacentric.errors import DatacentricError
+
+SETS = ("ori", "adv", "cor")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Sizes and contents of the evaluation sets (counts are images)."""
+
+    clean_count: int = 1000  # P_ori
+    adv_count: int = 1000  # P_adv, split evenly over the attacks
+    attacks: tuple[str, ...] = ("pgd_linf", "mi_fgsm_8", "mi_fgsm_16", "cw_l2")
+    cor_per_cell: int = 16  # P_cor images per (corruption, severity)
+    suites: tuple[str, ...] = ("cifar10c", "mtlat4")
+    severities: tuple[int, ...] = (1, 2, 3, 4, 5)
+    seed: int = 0
+
+
+def require_test_split(store: Store) -> None:
+    manifest = store.manifest
+    if manifest["stage"] != "prepare" or manifest["config"].get("split") != "test":
+        raise DatacentricError(f"{store.root} is not a prepared test split: a benchmark is built from test data only, "
+                               "never from data that overlaps a training split")
+
+
+def model_identities(folder: Path) -> set[tuple[str, int]]:
+    """(architecture, seed) of every member of a trained zoo folder."""
+    index = json.loads((folder / "zoo.json").read_text())
+    return {(m["arch"], int(m["seed"])) for m in index["members"]}
+
+
+def require_disjoint(evaluation: Path, surrogates: list[Path]) -> None:
+    ours = model_identities(evaluation)
+    for folder in surrogates:
+        if not (folder / "zoo.json").is_file():
+            raise DatacentricError(f"{folder} holds no trained zoo (no zoo.json)")
+        shared = ours & model_identities(folder)
+        if shared or evaluation.resolve() == folder.resolve():
+            raise DatacentricError(f"the evaluation ensemble shares models with surrogate ensemble {folder}: "
+                                   f"{sorted(shared)}; train a separate one")
+
+
+def build(test_store: Path, out_dir: Path, evaluation: Path, config: BenchConfig, *, surrogates: list[Path],
+          device: torch.device, overwrite: bool = False, progress: bool = True) -> dict:
+    source = Store(test_store)
+    require_test_split(source)
+    require_disjoint(evaluation, surrogates)
+    samples = source.load()
+    needed = config.clean_count + config.adv_count + _cells(config) * config.cor_per_cell
+    if needed > len(samples):
+        raise DatacentricError(f"the benchmark needs {needed} test images, {test_store} has {len(samples)}")
+    order = stratified_order(samples.labels, np.random.default_rng(config.seed))
+    ensemble, members = load_ensemble(evaluation, device)
+    manifest = {"test_store": str(test_store), "test_hash": source.manifest["config_hash"],
+                "config": dataclasses.asdict(config), "evaluation_ensemble": members,
+                "evaluation_dir": str(evaluation), "surrogates_checked": [str(s) for s in surrogates]}
+    info = lambda name: StoreInfo(source.manifest["dataset"], f"benchmark-{name}", tuple(source.class_names),  # noqa: E731
+                                  manifest, config.seed)
+    clean_part = samples.select(order[: config.clean_count])
+    write_store(out_dir / "ori", info("ori"), clean_part, shard_size=5000, overwrite=overwrite, progress=False)
+    adv_part = samples.select(order[config.clean_count : config.clean_count + config.adv_count])
+    if not _complete(out_dir / "adv", info("adv")):
+        write_store(out_dir / "adv", info("adv"), _attacked(adv_part, ensemble, config, device), shard_size=5000,
+                    overwrite=overwrite, progress=False)
+    cor_part = samples.select(order[config.clean_count + config.adv_count : needed])
+    if not _complete(out_dir / "cor", info("cor")):
+        write_store(out_dir / "cor", info("cor"), _corrupted(cor_part, config), shard_size=5000, overwrite=overwrite,
+                    progress=False)
+    manifest["counts"] = {name: len(Store(out_dir / name)) for name in SETS}
+    write_json_atomic(out_dir / "bench.json", manifest)
+    return manifest
+
+
+def _cells(config: BenchConfig) -> int:
+    return sum(len(get_suite(name).entries) for name in config.suites) * len(config.severities)
+
+
+def _complete(path: Path, info: StoreInfo) -> bool:
+    try:
+        return Store(path).manifest["config_hash"] == info.config_hash
+    except DatacentricError:
+        return False
+
+
+def _attacked(part: Samples, ensemble, config: BenchConfig, device: torch.device) -> Samples:
+    """Each attack on an equal share of the images, transferred from the evaluation ensemble."""
+    chunks = np.array_split(np.arange(len(part)), len(config.attacks))
+    images, names = np.empty_like(part.images), np.empty(len(part), dtype="<U32")
+    for attack, chunk in zip(config.attacks, chunks):
+        images[chunk] = run_named(attack, ensemble, part.images[chunk], part.labels[chunk], part.source_index[chunk],
+                                  seed=config.seed, device=device)
+        names[chunk] = attack
+    l2, linf = distances(part.images, images)
+    return Samples(images, part.labels, part.source_index, np.full(len(part), "adversarial"), names,
+                   np.zeros(len(part), np.int8), l2, linf)
+
+
+def _corrupted(part: Samples, config: BenchConfig) -> Samples:
+    """`cor_per_cell` distinct images for every (corruption, severity) of the suites."""
+    names, severities = [], []
+    for suite_name in config.suites:
+        for entry in get_suite(suite_name).entries:
+            for severity in config.severities:
+                names += [entry.name] * config.cor_per_cell
+                severities += [severity] * config.cor_per_cell
+    names, severities = np.array(names), np.array(severities, np.int8)
+    images = np.empty_like(part.images)
+    offset = 0
+    for suite_name in config.suites:
+        runner = SuiteRunner(get_suite(suite_name))
+        size = len(get_suite(suite_name).entries) * len(config.severities) * config.cor_per_cell
+        rows = slice(offset, offset + size)
+        images[rows] = runner.corrupt_assigned(part.images[rows], part.source_index[rows], names[rows],
+                                               severities[rows], config.seed)
+        offset += size
+    l2, linf = distances(part.images, images)
+    return Samples(images, part.labels, part.source_index, np.full(len(part), "corrupted"), names, severities, l2, linf)

@@ -1,0 +1,111 @@
+"""Comparison reports: report.json, report.md laid out like paper 004's Table 1, and PNG figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+ROWS = (("clean", "ACC(P_ori)"), ("adv", "ACC(P_adv)"), ("cor", "ACC(P_cor)"), ("R", "R"))
+SETS = ("baseline", "enhanced")
+ATTACK_ORDER = ("cw_l2", "mi_fgsm_8", "pgd_linf", "mi_fgsm_16")  # roughly weakest to strongest transfer
+
+
+def compare(results: dict[str, dict[str, dict]], *, context: dict) -> dict:
+    """{arch: {"baseline": evaluate(...), "enhanced": evaluate(...)}} → the report dictionary."""
+    report = {"architectures": {}, "context": context}
+    for arch, by_set in results.items():
+        entry = {name: by_set[name] for name in SETS if name in by_set}
+        if all(name in by_set for name in SETS):
+            entry["difference"] = {key: by_set["enhanced"][key] - by_set["baseline"][key]
+                                   for key, _ in ROWS + (("cor_seen", ""), ("cor_unseen", ""))}
+        report["architectures"][arch] = entry
+    complete = [e for e in report["architectures"].values() if "difference" in e]
+    if complete:
+        report["mean"] = {name: {key: float(np.mean([e[name][key] for e in complete])) for key, _ in ROWS}
+                          for name in SETS + ("difference",)}
+    return report
+
+
+def write(report: dict, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    (out_dir / "report.md").write_text(markdown(report))
+    figures(report, out_dir)
+
+
+def markdown(report: dict) -> str:
+    archs = list(report["architectures"])
+    lines = ["# Robustness report", "",
+             "Accuracies in percent on the benchmark's P_ori (clean), P_adv (transfer attacks from an "
+             "evaluation ensemble that made no training data) and P_cor (corruptions, severities 1–5); "
+             "R is their mean (paper 004, eq. 7).", ""]
+    for name, title in (("baseline", "Models trained on the clean set"),
+                        ("enhanced", "Models trained on the enhanced set"), ("difference", "Enhanced − baseline")):
+        present = [a for a in archs if name in report["architectures"][a]]
+        if not present:
+            continue
+        lines += [f"## {title} (%)", "", "| | " + " | ".join(present) + (" | mean |" if "mean" in report else " |"),
+                  "|---" * (len(present) + 1 + ("mean" in report)) + "|"]
+        for key, label in ROWS:
+            values = [report["architectures"][a][name][key] for a in present]
+            mean = f" | {report['mean'][name][key]:+.2f}" if name == "difference" and "mean" in report else (
+                f" | {report['mean'][name][key]:.2f}" if "mean" in report else "")
+            fmt = "{:+.2f}" if name == "difference" else "{:.2f}"
+            lines.append(f"| {label} | " + " | ".join(fmt.format(v) for v in values) + mean + " |")
+        lines.append("")
+    lines += ["## Details per architecture", ""]
+    for arch, entry in report["architectures"].items():
+        for name in SETS:
+            if name not in entry:
+                continue
+            r = entry[name]
+            lines.append(f"- **{arch}, {name}**: seen corruptions {r['cor_seen']:.1f}, unseen {r['cor_unseen']:.1f}; "
+                         f"white-box PGD-20 {r['whitebox']['pgd_linf']:.1f}, FGSM {r['whitebox']['fgsm']:.1f}; "
+                         + ", ".join(f"{k} {v:.1f}" for k, v in r["per_attack"].items())
+                         + (f"; mCE {r['mce']:.3f}" if "mce" in r else ""))
+    lines += ["", "Figures: `per_corruption.png`, `severity.png`, `attacks.png`.", ""]
+    return "\n".join(lines)
+
+
+def figures(report: dict, out_dir: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    entries = report["architectures"]
+    corruptions = sorted({c for e in entries.values() for s in SETS if s in e for c in e[s]["per_corruption"]})
+    figure, axis = plt.subplots(figsize=(max(8, len(corruptions) * 0.5), 4))
+    width = 0.8 / max(1, 2 * len(entries))
+    for i, (arch, entry) in enumerate(entries.items()):
+        for j, name in enumerate(s for s in SETS if s in entry):
+            values = [entry[name]["per_corruption"].get(c, np.nan) for c in corruptions]
+            offset = (2 * i + j) * width
+            axis.bar(np.arange(len(corruptions)) + offset, values, width, label=f"{arch} {name}",
+                     hatch="//" if name == "enhanced" else None)
+    axis.set_xticks(np.arange(len(corruptions)) + 0.4 - width / 2)
+    axis.set_xticklabels(corruptions, rotation=60, ha="right", fontsize=7)
+    axis.set_ylabel("accuracy (%)")
+    axis.set_title("Accuracy per corruption (severities 1–5 pooled)")
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(out_dir / "per_corruption.png", dpi=110)
+    plt.close(figure)
+
+    for filename, key, order, title in (("severity.png", "per_severity", ("1", "2", "3", "4", "5"), "severity"),
+                                        ("attacks.png", "per_attack", ATTACK_ORDER, "attack (weak → strong)")):
+        figure, axis = plt.subplots(figsize=(6, 4))
+        for arch, entry in entries.items():
+            for name in (s for s in SETS if s in entry):
+                present = [k for k in order if k in entry[name][key]]
+                axis.plot(present, [entry[name][key][k] for k in present], marker="o",
+                          linestyle="--" if name == "baseline" else "-", label=f"{arch} {name}")
+        axis.set_xlabel(title)
+        axis.set_ylabel("accuracy (%)")
+        axis.set_title(f"Accuracy vs {title}")
+        axis.legend(fontsize=7)
+        figure.tight_layout()
+        figure.savefig(out_dir / filename, dpi=110)
+        plt.close(figure)

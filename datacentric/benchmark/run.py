@@ -1,0 +1,68 @@
+"""`benchmark run`: one model's accuracies on a built benchmark, and the white-box attacks on the model itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from datacentric.attacks.evaluation import run_named
+from datacentric.benchmark import metrics
+from datacentric.corruptions.suites import get_suite
+from datacentric.data.store import Store
+from datacentric.training.evaluate import predict
+
+WHITEBOX_COUNT = 500  # P_ori images attacked white-box (PGD-20 and FGSM at 8/255) per model
+
+
+def seen_in_training(bench_config: dict) -> dict[str, bool]:
+    """Corruption name → whether the training suite (paper14) also has it."""
+    return {entry.name: entry.in_paper14 for name in bench_config["suites"] for entry in get_suite(name).entries}
+
+
+def evaluate(model: nn.Module, bench_dir: Path, device: torch.device, *, whitebox_count: int = WHITEBOX_COUNT,
+             seed: int = 0) -> dict:
+    """Every metric of one model, accuracies in percent."""
+    sets = {name: Store(bench_dir / name).load() for name in ("ori", "adv", "cor")}
+    predictions = {name: predict(model, torch.from_numpy(s.images), device=device).numpy() for name, s in sets.items()}
+    ori, adv, cor = sets["ori"], sets["adv"], sets["cor"]
+    result = {
+        "clean": metrics.accuracy(predictions["ori"], ori.labels),
+        "adv": metrics.accuracy(predictions["adv"], adv.labels),
+        "cor": metrics.accuracy(predictions["cor"], cor.labels),
+    }
+    result["R"] = metrics.robustness_r(result["clean"], result["adv"], result["cor"])
+    result["per_attack"] = metrics.grouped_accuracy(predictions["adv"], adv.labels, adv.corruption)
+    result["per_corruption"] = metrics.grouped_accuracy(predictions["cor"], cor.labels, cor.corruption)
+    result["per_severity"] = metrics.grouped_accuracy(predictions["cor"], cor.labels, cor.severity.astype(str))
+    result["per_corruption_severity"] = {
+        name: metrics.grouped_accuracy(predictions["cor"][cor.corruption == name], cor.labels[cor.corruption == name],
+                                       cor.severity[cor.corruption == name].astype(str))
+        for name in np.unique(cor.corruption)}
+    bench = Store(bench_dir / "cor").manifest["config"]
+    seen = seen_in_training(bench["config"])
+    seen_mask = np.array([seen[name] for name in cor.corruption])
+    result["cor_seen"] = metrics.accuracy(predictions["cor"][seen_mask], cor.labels[seen_mask])
+    result["cor_unseen"] = metrics.accuracy(predictions["cor"][~seen_mask], cor.labels[~seen_mask])
+    count = min(whitebox_count, len(ori))
+    result["whitebox"] = {}
+    for attack in ("pgd_linf", "fgsm"):
+        adversarial = run_named(attack, model, ori.images[:count], ori.labels[:count], ori.source_index[:count],
+                                seed=seed, device=device)
+        result["whitebox"][attack] = metrics.accuracy(
+            predict(model, torch.from_numpy(adversarial), device=device).numpy(), ori.labels[:count])
+    perturbations = {**{f"attack:{k}": v for k, v in result["per_attack"].items()},
+                     **{f"whitebox:{k}": v for k, v in result["whitebox"].items()},
+                     **{f"corruption:{k}": v for k, v in result["per_corruption"].items()}}
+    result["robustness_score"] = metrics.robustness_scores(perturbations, result["clean"])
+    return result
+
+
+def add_corruption_errors(result: dict, baseline: dict) -> None:
+    """CE per corruption and mCE of `result` against `baseline` (both from `evaluate`)."""
+    def errors(r: dict) -> dict[str, dict[int, float]]:
+        return {c: {int(s): 100 - a for s, a in sev.items()} for c, sev in r["per_corruption_severity"].items()}
+
+    result["ce"], result["mce"] = metrics.corruption_errors(errors(result), errors(baseline))

@@ -1,0 +1,91 @@
+"""Pipeline and benchmark commands: enhance, benchmark build, benchmark run, card."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from datacentric import paths
+from datacentric.cli import app
+
+benchmark_app = typer.Typer(no_args_is_help=True, help="The robustness benchmark (test split only).")
+app.add_typer(benchmark_app, name="benchmark")
+
+
+@app.command()
+def enhance(
+    pipeline: Path = typer.Argument(..., help="A pipeline TOML (pipelines/cifar10.toml, …)."),
+    start: Optional[str] = typer.Option(None, "--from", help="First stage to run."),
+    until: Optional[str] = typer.Option(None, help="Last stage to run."),
+) -> None:
+    """Run the whole pipeline: prepare → … → report, resuming whatever is already done."""
+    from datacentric.pipeline.config import load_pipeline
+    from datacentric.pipeline.runner import run
+
+    run(load_pipeline(pipeline), start=start, until=until)
+
+
+@benchmark_app.command("build")
+def benchmark_build(
+    evaluation: Path = typer.Option(..., help="A trained zoo folder: the evaluation ensemble (clean-trained)."),
+    surrogates: List[Path] = typer.Option([], help="Surrogate zoo folders it must not share a model with."),
+    dataset: str = typer.Option("cifar10", help="A prepared dataset (its test split is used)."),
+    out: Optional[Path] = typer.Option(None, help="Output [default: data/bench/<dataset>]."),
+    clean_count: int = typer.Option(1000, help="P_ori images."),
+    adv_count: int = typer.Option(1000, help="P_adv images."),
+    cor_per_cell: int = typer.Option(16, help="P_cor images per corruption and severity."),
+    test_store: Optional[Path] = typer.Option(None, help="Override the test store."),
+    seed: int = typer.Option(0),
+    device: str = typer.Option("auto"),
+) -> None:
+    """Build P_ori, P_adv and P_cor from the test split (cached: a re-run reuses them)."""
+    from datacentric import device as devices
+    from datacentric.benchmark.build import BenchConfig, build
+
+    config = BenchConfig(clean_count=clean_count, adv_count=adv_count, cor_per_cell=cor_per_cell, seed=seed)
+    target = out or paths.data_dir() / "bench" / dataset
+    manifest = build(test_store or paths.prepared_dir(dataset) / "test", target, evaluation, config,
+                     surrogates=list(surrogates), device=devices.resolve(device))
+    typer.echo(f"benchmark {manifest['counts']} → {target}")
+
+
+@benchmark_app.command("run")
+def benchmark_run(
+    models: List[Path] = typer.Argument(..., help="model.pt files."),
+    bench: Path = typer.Option(..., help="A built benchmark directory."),
+    out: Path = typer.Option(..., help="Report directory."),
+    baseline: Optional[Path] = typer.Option(None, help="A baseline model for CE and mCE (paper 003, eq. 1)."),
+    device: str = typer.Option("auto"),
+) -> None:
+    """Accuracy on P_ori, P_adv, P_cor, R, per corruption/severity/attack, white-box PGD-20 and FGSM."""
+    from datacentric import device as devices
+    from datacentric.benchmark.run import add_corruption_errors, evaluate
+    from datacentric.models.io import load_model
+
+    chosen = devices.resolve(device)
+    base = evaluate(load_model(baseline, chosen)[0], bench, chosen) if baseline else None
+    results = {}
+    for path in models:
+        result = evaluate(load_model(path, chosen)[0], bench, chosen)
+        if base is not None:
+            add_corruption_errors(result, base)
+        results[str(path)] = result
+        typer.echo(f"{path}: clean {result['clean']:.2f}  adv {result['adv']:.2f}  cor {result['cor']:.2f}  "
+                   f"R {result['R']:.2f}")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+
+
+@app.command()
+def card(
+    store: Path = typer.Argument(..., help="A store (typically an enhanced one)."),
+    out: Path = typer.Option(..., help="Output directory for card.md and its figures."),
+) -> None:
+    """A dataset card: counts, norm histograms, example grid, transfer success, provenance."""
+    from datacentric.benchmark.card import write_card
+
+    write_card(store, out)
+    typer.echo(f"card → {out / 'card.md'}")

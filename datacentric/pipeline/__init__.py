@@ -1,0 +1,1 @@
+"""The pipeline runner: every stage in order, resumable, from one TOML config."""

@@ -1,0 +1,79 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from datacentric.benchmark import metrics
+from datacentric.benchmark.build import BenchConfig, build
+from datacentric.benchmark.run import evaluate
+from datacentric.data.samples import Samples
+from datacentric.data.store import StoreInfo, write_store
+from datacentric.errors import DatacentricError
+from tests.attacks.test_stage import write_zoo_dir
+
+CPU = torch.device("cpu")
+SMALL = BenchConfig(clean_count=40, adv_count=40, cor_per_cell=1, attacks=("pgd_linf", "mi_fgsm_8"))
+
+
+def test_r_follows_equation_7_on_hand_made_predictions():
+    labels = np.array([0, 1, 2, 3])
+    clean = metrics.accuracy(np.array([0, 1, 2, 3]), labels)  # 100
+    adversarial = metrics.accuracy(np.array([0, 0, 0, 0]), labels)  # 25
+    corrupted = metrics.accuracy(np.array([0, 1, 0, 0]), labels)  # 50
+    assert (clean, adversarial, corrupted) == (100, 25, 50)
+    assert metrics.robustness_r(clean, adversarial, corrupted) == pytest.approx(175 / 3)
+    assert metrics.robustness_scores({"fog": 50.0}, 80.0) == {"fog": 0.625}
+    ce, mce = metrics.corruption_errors({"fog": {1: 20, 2: 40}, "snow": {1: 10}}, {"fog": {1: 30, 2: 30}, "snow": {1: 20}})
+    assert ce == {"fog": 1.0, "snow": 0.5} and mce == 0.75
+
+
+class ClassZero(torch.nn.Module):
+    def forward(self, x):
+        logits = torch.zeros(len(x), 10) + 0 * x.mean()
+        logits[:, 0] = 1.0
+        return logits
+
+
+def test_a_model_answering_class_zero_scores_10_percent_on_each_balanced_set(bench):
+    result = evaluate(ClassZero(), bench, CPU, whitebox_count=20)
+    assert result["clean"] == pytest.approx(10) and result["adv"] == pytest.approx(10)
+    assert result["cor"] == pytest.approx(10, abs=1.5)  # 115 corruption cells of one image each: near-balanced
+    assert result["R"] == pytest.approx((result["clean"] + result["adv"] + result["cor"]) / 3)
+    assert set(result["per_attack"]) == {"pgd_linf", "mi_fgsm_8"}
+    assert len(result["per_corruption"]) == 23 and set(result["per_severity"]) == {"1", "2", "3", "4", "5"}
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory, cifar4k, trained_models):
+    folder = tmp_path_factory.mktemp("bench")
+    x, y = cifar4k
+    index = np.arange(2000, 4000)  # stands in for a test split: images the models never saw
+    info = StoreInfo("cifar10", "prepare", tuple(str(i) for i in range(10)), {"split": "test"}, 0)
+    write_store(folder / "test", info, Samples.clean(x[index], y[index], index), shard_size=1000)
+    write_zoo_dir(folder / "evaluation", {"cifar_mobilenetv2_small-s200": trained_models["cifar_mobilenetv2_small"]})
+    write_zoo_dir(folder / "surrogates", {"cifar_resnet8-s0": trained_models["cifar_resnet8"]})
+    build(folder / "test", folder / "out", folder / "evaluation", SMALL, surrogates=[folder / "surrogates"], device=CPU)
+    return folder / "out"
+
+
+def test_bench_records_how_it_was_made(bench):
+    manifest = json.loads((bench / "bench.json").read_text())
+    assert manifest["counts"] == {"ori": 40, "adv": 40, "cor": 115}
+    assert manifest["evaluation_ensemble"][0]["name"] == "cifar_mobilenetv2_small-s200"
+
+
+def test_training_data_and_shared_models_are_refused(tmp_path, cifar4k, trained_models):
+    x, y = cifar4k
+    info = StoreInfo("cifar10", "prepare", tuple(str(i) for i in range(10)), {"split": "train"}, 0)
+    write_store(tmp_path / "train", info, Samples.clean(x[:300], y[:300]), shard_size=300)
+    write_zoo_dir(tmp_path / "evaluation", {"cifar_resnet8-s0": trained_models["cifar_resnet8"]})
+    write_zoo_dir(tmp_path / "surrogates", {"cifar_resnet8-s0": trained_models["cifar_resnet8"],
+                                            "cifar_vgg_small-s0": trained_models["cifar_vgg_small"]})
+    with pytest.raises(DatacentricError, match="test data only"):
+        build(tmp_path / "train", tmp_path / "out", tmp_path / "evaluation", SMALL, surrogates=[], device=CPU)
+    test_info = StoreInfo("cifar10", "prepare", tuple(str(i) for i in range(10)), {"split": "test"}, 0)
+    write_store(tmp_path / "test", test_info, Samples.clean(x[:300], y[:300]), shard_size=300)
+    with pytest.raises(DatacentricError, match="shares models"):
+        build(tmp_path / "test", tmp_path / "out", tmp_path / "evaluation", SMALL,
+              surrogates=[tmp_path / "surrogates"], device=CPU)

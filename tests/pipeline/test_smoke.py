@@ -1,0 +1,76 @@
+"""The smoke pipeline end to end (every stage, a few hundred images), and its resumption."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from datacentric.data.store import Store
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def enhance(data_dir, *args):
+    env = {**os.environ, "DATACENTRIC_DATA": str(data_dir)}
+    result = subprocess.run([sys.executable, "-m", "datacentric", "enhance", os.path.join(REPO, "pipelines", "smoke.toml"),
+                             *args], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def numbers(data_dir):
+    report = json.loads((data_dir / "runs" / "smoke" / "report.json").read_text())
+    return {arch: {name: {k: entry[name][k] for k in ("clean", "adv", "cor", "R")} for name in ("baseline", "enhanced")}
+            for arch, entry in report["architectures"].items()}
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory, shared_data):
+    """One prepared CIFAR-10 (from the offline archive) shared by the runs below."""
+    folder = tmp_path_factory.mktemp("data")
+    env = {**os.environ, "DATACENTRIC_DATA": str(folder),
+           "DATACENTRIC_CIFAR10_ARCHIVE": str(shared_data / "cifar10-jpeg-q75.tar.gz")}
+    subprocess.run([sys.executable, "-m", "datacentric", "prepare", "cifar10"], check=True, env=env, capture_output=True)
+    return folder
+
+
+def copy_prepared(prepared, target):
+    shutil.copytree(prepared / "prepared", target / "prepared")
+    return target
+
+
+def test_smoke_pipeline_runs_every_stage(tmp_path, prepared):
+    data = copy_prepared(prepared, tmp_path)
+    result = enhance(data)
+    for stage in ("prepare", "split", "surrogates", "attack", "corrupt", "assemble", "train", "benchmark", "report",
+                  "export"):
+        assert f"stage {stage}" in result.stdout
+    run = data / "runs" / "smoke"
+    report = json.loads((run / "report.json").read_text())
+    entry = report["architectures"]["cifar_resnet8-s0"]
+    assert {"clean", "adv", "cor", "R"} <= set(entry["baseline"]) and {"clean", "adv", "cor", "R"} <= set(entry["enhanced"])
+    for figure in ("per_corruption.png", "severity.png", "attacks.png"):
+        assert (run / figure).stat().st_size > 5000
+    assert "ACC(P_ori)" in (run / "report.md").read_text()
+    assert (run / "submission" / "data.npy").exists() and (run / "submission" / "label.npy").exists()
+
+
+def test_a_run_interrupted_in_the_attack_stage_ends_with_the_same_report(tmp_path, prepared):
+    whole = copy_prepared(prepared, tmp_path / "whole")
+    enhance(whole)
+    broken = copy_prepared(prepared, tmp_path / "broken")
+    enhance(broken, "--until", "attack")
+    attack_store = broken / "runs" / "smoke" / "parts" / "adversarial"
+    manifest = json.loads((attack_store / "manifest.json").read_text())
+    manifest["complete"], manifest["shards"] = False, {}  # as if killed before its shard was recorded
+    (attack_store / "manifest.json").write_text(json.dumps(manifest))
+    enhance(broken)
+    assert numbers(broken) == numbers(whole)
+    for store in ("parts/adversarial", "enhanced"):  # the data itself, byte for byte (paths in the configs differ)
+        first, second = (Store(d / "runs" / "smoke" / store).load() for d in (whole, broken))
+        assert np.array_equal(first.images, second.images) and np.array_equal(first.labels, second.labels), store
+    assert (broken / "runs" / "smoke" / "report.md").read_text() == (whole / "runs" / "smoke" / "report.md").read_text()
