@@ -72,14 +72,22 @@ def test_corruption_types_are_uniform_over_14000_samples():
 def test_training_draws_match_the_recorded_names(images):
     runner = SuiteRunner(get_suite("paper14"))
     names = [e.name for e in runner.suite.entries]
-    _, chosen = runner.corrupt_training(images, np.arange(100, 124), seed=3)
+    _, chosen, severities = runner.corrupt_training(images, np.arange(100, 124), seed=3)
     assert list(chosen) == [names[choose_entry(sample_rng(3, i), len(names))] for i in range(100, 124)]
+    assert set(severities) == {0}
+
+
+def test_a_training_suite_with_severities_draws_one_per_sample(images):
+    runner = SuiteRunner(get_suite("cifar10c-light"))
+    out, chosen, severities = runner.corrupt_training(images, np.arange(24), seed=0)
+    assert set(severities) <= {1, 2, 3} and len(set(severities)) > 1
+    assert (out != images).reshape(24, -1).any(axis=1).all()
 
 
 def test_result_depends_only_on_seed_and_source_index(images):
     runner = SuiteRunner(get_suite("paper14"))
     index = np.arange(50, 74)
-    whole, _ = runner.corrupt_training(images, index, seed=5)
+    whole = runner.corrupt_training(images, index, seed=5)[0]
     halves = [runner.corrupt_training(images[s], index[s], seed=5)[0] for s in (slice(0, 7), slice(7, None))]
     assert np.array_equal(whole, np.concatenate(halves))
     assert not np.array_equal(whole, runner.corrupt_training(images, index, seed=6)[0])

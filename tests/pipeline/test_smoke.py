@@ -57,6 +57,12 @@ def test_smoke_pipeline_runs_every_stage(tmp_path, prepared):
         assert (run / figure).stat().st_size > 5000
     assert "ACC(P_ori)" in (run / "report.md").read_text()
     assert (run / "submission" / "data.npy").exists() and (run / "submission" / "label.npy").exists()
+    card = subprocess.run([sys.executable, "-m", "datacentric", "card", str(run / "enhanced"), "--out",
+                           str(tmp_path / "card")], capture_output=True, text=True)
+    assert card.returncode == 0, card.stderr
+    text = (tmp_path / "card" / "card.md").read_text()
+    assert "| adversarial | 100 |" in text and "held-out" in text and '"stage": "assemble"' in text
+    assert (tmp_path / "card" / "norms.png").stat().st_size > 5000 and (tmp_path / "card" / "examples.png").exists()
 
 
 def test_a_run_interrupted_in_the_attack_stage_ends_with_the_same_report(tmp_path, prepared):
