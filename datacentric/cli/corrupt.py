@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Optional
 
@@ -11,18 +10,6 @@ import typer
 from datacentric import paths
 from datacentric.cli import app
 from datacentric.errors import DatacentricError
-
-
-def load_suite(name_or_path: str):
-    """A built-in suite by name, or a suite table from a TOML file."""
-    from datacentric.corruptions.suites import get_suite, suite_from_dict
-
-    if name_or_path.endswith(".toml"):
-        try:
-            return suite_from_dict(tomllib.loads(Path(name_or_path).read_text()))
-        except (OSError, tomllib.TOMLDecodeError) as error:
-            raise DatacentricError(f"cannot read suite file {name_or_path}: {error}") from None
-    return get_suite(name_or_path)
 
 
 @app.command()
@@ -38,6 +25,7 @@ def corrupt(
 ) -> None:
     """Replace every sample of the split's corrupted part with one corruption drawn uniformly from the suite."""
     from datacentric.corruptions.stage import corrupt as corrupt_stage
+    from datacentric.corruptions.suites import load_suite
     from datacentric.parallel import default_workers
 
     chosen = load_suite(suite)
@@ -62,6 +50,7 @@ def preview(
     import numpy as np
 
     from datacentric.corruptions.preview import preview_suite
+    from datacentric.corruptions.suites import load_suite
     from datacentric.data.store import Store
 
     chosen = load_suite(suite)

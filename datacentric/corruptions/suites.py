@@ -8,6 +8,7 @@ suites in the same shape (`suite_from_dict`). docs/CORRUPTIONS.md explains every
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from datacentric.corruptions.registry import REGISTRY
 from datacentric.errors import DatacentricError
@@ -154,6 +155,15 @@ PAPER14_CIFAR10C_LIGHT = Suite("paper14+cifar10c-light", "training", tuple(
     + [Entry(f"c10c_{e.name}", e.function, severities=e.severities) for e in CIFAR10C_LIGHT.entries]))
 
 SUITES = {suite.name: suite for suite in (PAPER14, CIFAR10C, MTLAT4, CIFAR10C_LIGHT, PAPER14_CIFAR10C_LIGHT)}
+
+
+def load_suite(name_or_path: str) -> Suite:
+    """A built-in suite by name, or a suite table from a TOML file."""
+    if name_or_path.endswith(".toml"):
+        from datacentric.config import read_toml
+
+        return suite_from_dict(read_toml(Path(name_or_path)))
+    return get_suite(name_or_path)
 
 
 def get_suite(name: str) -> Suite:

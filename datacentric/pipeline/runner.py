@@ -86,7 +86,7 @@ class Run:
               + f"; budget use {extra['budget_use']}", file=sys.stderr)
 
     def corrupt(self) -> None:
-        from datacentric.cli.corrupt import load_suite
+        from datacentric.corruptions.suites import load_suite
         from datacentric.corruptions.stage import corrupt
         from datacentric.parallel import default_workers
 
