@@ -21,8 +21,9 @@ test: install
 PROFILE ?= default
 PIPELINE = pipelines/$(DATASET)$(if $(filter paper,$(PROFILE)),-paper,).toml
 
+# SEED=N runs the same pipeline under another seed, into data/runs/<name>-seedN.
 enhance: install
-	$(BIN)/datacentric enhance $(PIPELINE)
+	$(BIN)/datacentric enhance $(PIPELINE) $(if $(SEED),--seed $(SEED),)
 
 bench-store: install
 	$(BIN)/python benchmarks/bench_store.py

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from datacentric.errors import DatacentricError
+
 ROWS = (("clean", "ACC(P_ori)"), ("adv", "ACC(P_adv)"), ("cor", "ACC(P_cor)"), ("R", "R"))
 SETS = ("baseline", "enhanced")
 ATTACK_ORDER = ("cw_l2", "mi_fgsm_8", "pgd_linf", "mi_fgsm_16")  # roughly weakest to strongest transfer
@@ -66,6 +68,35 @@ def markdown(report: dict) -> str:
                          + ", ".join(f"{k} {v:.1f}" for k, v in r["per_attack"].items())
                          + (f"; mCE {r['mce']:.3f}" if "mce" in r else ""))
     lines += ["", "Figures: `per_corruption.png`, `severity.png`, `attacks.png`.", ""]
+    return "\n".join(lines)
+
+
+def seeds_table(run_dirs: list[Path]) -> str:
+    """A markdown table of several runs' reports (one pipeline, several seeds): per architecture and for
+    the zoo's mean, baseline and enhanced accuracy averaged over runs, and the difference's mean [min, max]."""
+    reports = []
+    for run in run_dirs:
+        path = Path(run) / "report.json"
+        if not path.is_file():
+            raise DatacentricError(f"{run} has no report.json; run its pipeline to the end first")
+        reports.append(json.loads(path.read_text()))
+    archs = [a for a in reports[0]["architectures"] if all("difference" in r["architectures"].get(a, {})
+                                                            for r in reports)]
+    if not archs:
+        raise DatacentricError("the runs share no architecture with both a baseline and an enhanced result")
+    columns = {a: [r["architectures"][a] for r in reports] for a in archs}
+    columns["mean"] = [{name: {key: float(np.mean([r["architectures"][a][name][key] for a in archs]))
+                               for key, _ in ROWS} for name in SETS + ("difference",)} for r in reports]
+    lines = [f"{len(reports)} runs: " + ", ".join(str(r) for r in run_dirs), "",
+             "| % | " + " | ".join(f"{a} baseline | enhanced | Δ mean [min, max]" for a in columns) + " |",
+             "|---" * (1 + 3 * len(columns)) + "|"]
+    for key, label in ROWS:
+        cells = []
+        for entries in columns.values():
+            base, enhanced, delta = ([e[name][key] for e in entries] for name in SETS + ("difference",))
+            cells += [f"{np.mean(base):.2f}", f"{np.mean(enhanced):.2f}",
+                      f"{np.mean(delta):+.2f} [{min(delta):+.2f}, {max(delta):+.2f}]"]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

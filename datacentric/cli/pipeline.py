@@ -20,12 +20,24 @@ def enhance(
     pipeline: Path = typer.Argument(..., help="A pipeline TOML (pipelines/cifar10.toml, …)."),
     start: Optional[str] = typer.Option(None, "--from", help="First stage to run."),
     until: Optional[str] = typer.Option(None, help="Last stage to run."),
+    seed: Optional[int] = typer.Option(None, help="Override the pipeline's seed; the run goes to <name>-seed<N>."),
 ) -> None:
     """Run the whole pipeline: prepare → … → report, resuming whatever is already done."""
-    from datacentric.pipeline.config import load_pipeline
+    from datacentric.pipeline.config import load_pipeline, with_seed
     from datacentric.pipeline.runner import run
 
-    run(load_pipeline(pipeline), start=start, until=until)
+    config = load_pipeline(pipeline)
+    run(config if seed is None else with_seed(config, seed), start=start, until=until)
+
+
+@app.command()
+def seeds(
+    runs: List[Path] = typer.Argument(..., help="Run folders of one pipeline (data/runs/cifar10, …-seed1, …)."),
+) -> None:
+    """The enhanced − baseline table of several runs (seeds): mean and range per architecture."""
+    from datacentric.benchmark.report import seeds_table
+
+    typer.echo(seeds_table(list(runs)))
 
 
 @benchmark_app.command("build")

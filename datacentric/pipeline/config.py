@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,3 +73,10 @@ def load_pipeline(path: Path) -> PipelineConfig:
     if "name" not in values:
         values["name"] = Path(path).stem
     return from_dict(PipelineConfig, values, str(path))
+
+
+def with_seed(config: PipelineConfig, seed: int) -> PipelineConfig:
+    """The same pipeline under another seed (split, training, attack): its run folder is <name>-seed<N>."""
+    if seed == config.seed:
+        return config
+    return dataclasses.replace(config, seed=seed, name=f"{config.name}-seed{seed}")

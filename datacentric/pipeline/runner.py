@@ -36,6 +36,10 @@ class Run:
         self.root = paths.data_dir() / "runs" / config.name
         self.device = devices.resolve(config.device)
         self.prepared = paths.prepared_dir(config.dataset)
+        # Surrogates configured exactly like the targets would be the baseline models again, byte for
+        # byte: train them once, in models/baseline, and attack with those.
+        same_as_targets = config.surrogates == config.targets
+        self.surrogate_dir = self.root / "models" / ("baseline" if same_as_targets else "surrogates")
 
     # ---- stages ----------------------------------------------------------------------------
 
@@ -65,7 +69,7 @@ class Run:
         from datacentric.attacks.surrogates import require_training_data
 
         require_training_data(self.root / "subset" / "clean")
-        self._train(self.config.surrogates, self.root / "subset" / "clean", self.root / "models" / "surrogates")
+        self._train(self.config.surrogates, self.root / "subset" / "clean", self.surrogate_dir)
         self._train(self.config.evaluation, self.root / "subset" / "clean", self.root / "models" / "evaluation")
 
     def attack(self) -> None:
@@ -76,7 +80,7 @@ class Run:
         if len(Store(part)) == 0:
             return
         config = dataclasses.replace(c.attack, batch_size=64 if self.device.type == "cpu" else c.attack.batch_size)
-        store = attack(part, self.root / "parts" / "adversarial", self.root / "models" / "surrogates", config,
+        store = attack(part, self.root / "parts" / "adversarial", self.surrogate_dir, config,
                        seed=c.seed, device=self.device, holdout=self.root / "models" / "evaluation")
         extra = store.manifest["extra"]
         print(f"  attack: surrogate ensemble error {extra['whitebox_error']['ensemble']['adversarial']:.3f} "
@@ -117,7 +121,7 @@ class Run:
         from datacentric.models.io import load_model
 
         build(self.prepared / "test", self.root / "bench", self.root / "models" / "evaluation", self.config.benchmark,
-              surrogates=[self.root / "models" / "surrogates"], device=self.device)
+              surrogates=[self.surrogate_dir], device=self.device)
         results = {}
         for member in load_zoo(self.config.targets.zoo):
             by_set = {}
