@@ -85,8 +85,7 @@ def seeds_table(run_dirs: list[Path]) -> str:
     if not archs:
         raise DatacentricError("the runs share no architecture with both a baseline and an enhanced result")
     columns = {a: [r["architectures"][a] for r in reports] for a in archs}
-    columns["mean"] = [{name: {key: float(np.mean([r["architectures"][a][name][key] for a in archs]))
-                               for key, _ in ROWS} for name in SETS + ("difference",)} for r in reports]
+    columns["mean"] = [r["mean"] for r in reports]  # compare() already averaged each run over its zoo
     lines = [f"{len(reports)} runs: " + ", ".join(str(r) for r in run_dirs), "",
              "| % | " + " | ".join(f"{a} baseline | enhanced | Δ mean [min, max]" for a in columns) + " |",
              "|---" * (1 + 3 * len(columns)) + "|"]

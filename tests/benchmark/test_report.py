@@ -4,18 +4,17 @@ import json
 
 import pytest
 
-from datacentric.benchmark.report import seeds_table
+from datacentric.benchmark.report import compare, seeds_table
 from datacentric.errors import DatacentricError
 
 
 def write_report(folder, baseline_r, enhanced_r):
+    """A run's report.json made by compare(), as the pipeline writes it (R set by hand)."""
     folder.mkdir(parents=True)
-    entry = lambda r: {"clean": 60.0, "adv": 30.0, "cor": 50.0, "R": r}  # noqa: E731
-    architectures = {"net-a": {"baseline": entry(baseline_r), "enhanced": entry(enhanced_r),
-                               "difference": {"clean": 0.0, "adv": 0.0, "cor": 0.0, "R": enhanced_r - baseline_r}},
-                     "net-b": {"baseline": entry(40.0), "enhanced": entry(50.0),
-                               "difference": {"clean": 0.0, "adv": 0.0, "cor": 0.0, "R": 10.0}}}
-    (folder / "report.json").write_text(json.dumps({"architectures": architectures}))
+    entry = lambda r: {"clean": 60.0, "adv": 30.0, "cor": 50.0, "R": r, "cor_seen": 50.0, "cor_unseen": 50.0}  # noqa: E731
+    results = {"net-a": {"baseline": entry(baseline_r), "enhanced": entry(enhanced_r)},
+               "net-b": {"baseline": entry(40.0), "enhanced": entry(50.0)}}
+    (folder / "report.json").write_text(json.dumps(compare(results, context={})))
     return folder
 
 
