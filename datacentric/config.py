@@ -56,7 +56,7 @@ class TrainConfig:
     flip: bool = True  # random horizontal flip
     seed: int = 0  # weight init, shuffling and augmentation
     eval_batch_size: int = 512  # images per forward pass when evaluating
-    bf16: bool = True  # bf16 autocast (CUDA only)
+    bf16: bool = True  # bf16 autocast where the device computes bf16 natively (device.native_bf16)
     channels_last: bool = True  # memory format for conv speed
 
     def __post_init__(self):

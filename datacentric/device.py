@@ -16,3 +16,18 @@ def resolve(name: str = "auto") -> torch.device:
         return torch.device(name)
     except RuntimeError:
         raise DatacentricError(f"unknown device '{name}': use auto, cpu or cuda[:N]") from None
+
+
+def native_bf16(device: torch.device, cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Does `device` compute bf16 in hardware? CUDA: the GPU says so. CPU: the AVX512-BF16 or AMX
+    instructions (Linux flags), without which bf16 autocast is emulated and slower than fp32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    try:
+        with open(cpuinfo) as lines:
+            flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags

@@ -10,21 +10,23 @@ from torch import nn
 
 from datacentric.attacks.evaluation import run_named
 from datacentric.benchmark import metrics
-from datacentric.corruptions.suites import get_suite
+from datacentric.corruptions.suites import get_suite, load_suite
 from datacentric.data.store import Store
 from datacentric.training.evaluate import predict
 
 WHITEBOX_COUNT = 500  # P_ori images attacked white-box (PGD-20 and FGSM at 8/255) per model
 
 
-def seen_in_training(bench_config: dict) -> dict[str, bool]:
-    """Corruption name → whether the training suite (paper14) also has it."""
-    return {entry.name: entry.in_paper14 for name in bench_config["suites"] for entry in get_suite(name).entries}
+def seen_in_training(bench_config: dict, training_suite: str = "paper14") -> dict[str, bool]:
+    """Evaluation corruption name → whether the training suite applies the same corruption function."""
+    trained = {entry.function for entry in load_suite(training_suite).entries}
+    return {entry.name: entry.function in trained for name in bench_config["suites"] for entry in get_suite(name).entries}
 
 
 def evaluate(model: nn.Module, bench_dir: Path, device: torch.device, *, whitebox_count: int = WHITEBOX_COUNT,
-             seed: int = 0) -> dict:
-    """Every metric of one model, accuracies in percent."""
+             seed: int = 0, training_suite: str = "paper14") -> dict:
+    """Every metric of one model, accuracies in percent; `cor_seen`/`cor_unseen` split P_cor by whether
+    `training_suite` (the enhanced set's corruptions) has the corruption."""
     sets = {name: Store(bench_dir / name).load() for name in ("ori", "adv", "cor")}
     predictions = {name: predict(model, torch.from_numpy(s.images), device=device).numpy() for name, s in sets.items()}
     ori, adv, cor = sets["ori"], sets["adv"], sets["cor"]
@@ -42,7 +44,7 @@ def evaluate(model: nn.Module, bench_dir: Path, device: torch.device, *, whitebo
                                        cor.severity[cor.corruption == name].astype(str))
         for name in np.unique(cor.corruption)}
     bench = Store(bench_dir / "cor").manifest["config"]
-    seen = seen_in_training(bench["config"])
+    seen = seen_in_training(bench["config"], training_suite)
     seen_mask = np.array([seen[name] for name in cor.corruption])
     result["cor_seen"] = metrics.accuracy(predictions["cor"][seen_mask], cor.labels[seen_mask])
     result["cor_unseen"] = metrics.accuracy(predictions["cor"][~seen_mask], cor.labels[~seen_mask])

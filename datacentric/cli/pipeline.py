@@ -70,18 +70,22 @@ def benchmark_run(
     bench: Path = typer.Option(..., help="A built benchmark directory."),
     out: Path = typer.Option(..., help="Report directory."),
     baseline: Optional[Path] = typer.Option(None, help="A baseline model for CE and mCE (paper 003, eq. 1)."),
+    training_suite: str = typer.Option("paper14", help="The enhanced set's corruption suite: splits P_cor into "
+                                       "seen and unseen corruptions."),
     device: str = typer.Option("auto"),
 ) -> None:
     """Accuracy on P_ori, P_adv, P_cor, R, per corruption/severity/attack, white-box PGD-20 and FGSM."""
     from datacentric import device as devices
     from datacentric.benchmark.run import add_corruption_errors, evaluate
+    from datacentric.corruptions.suites import load_suite
     from datacentric.models.io import load_model
 
     chosen = devices.resolve(device)
-    base = evaluate(load_model(baseline, chosen)[0], bench, chosen) if baseline else None
+    load_suite(training_suite)  # an unknown suite fails before any model runs
+    base = evaluate(load_model(baseline, chosen)[0], bench, chosen, training_suite=training_suite) if baseline else None
     results = {}
     for path in models:
-        result = evaluate(load_model(path, chosen)[0], bench, chosen)
+        result = evaluate(load_model(path, chosen)[0], bench, chosen, training_suite=training_suite)
         if base is not None:
             add_corruption_errors(result, base)
         results[str(path)] = result

@@ -22,7 +22,6 @@ class Entry:
     function: str
     params: dict = field(default_factory=dict)  # training suites
     severities: tuple[dict, ...] = ()  # evaluation suites: params of severity 1, 2, ...
-    in_paper14: bool = False  # evaluation suites: does the training suite also have this corruption?
 
 
 @dataclass(frozen=True)
@@ -42,8 +41,7 @@ class Suite:
             "name": self.name,
             "kind": self.kind,
             "entries": [
-                {"name": e.name, "function": e.function, "params": e.params, "severities": list(e.severities),
-                 "in_paper14": e.in_paper14}
+                {"name": e.name, "function": e.function, "params": e.params, "severities": list(e.severities)}
                 for e in self.entries
             ],
         }
@@ -55,7 +53,7 @@ def suite_from_dict(data: dict) -> Suite:
         kind = data["kind"]
         entries = tuple(
             Entry(e["name"], e.get("function", e["name"]), dict(e.get("params", {})),
-                  tuple(dict(s) for s in e.get("severities", ())), bool(e.get("in_paper14", False)))
+                  tuple(dict(s) for s in e.get("severities", ())))
             for e in data["entries"]
         )
         suite = Suite(data["name"], kind, entries)
@@ -102,8 +100,7 @@ PAPER14 = Suite("paper14", "training", (
 
 # Hendrycks & Dietterich's CIFAR-10-C parameters (REFERENCE.md §4), plus the four extra corruptions.
 CIFAR10C = Suite("cifar10c", "evaluation", (
-    Entry("gaussian_noise", "gaussian_noise", severities=_severities(sigma=[0.04, 0.06, 0.08, 0.09, 0.10]),
-          in_paper14=True),
+    Entry("gaussian_noise", "gaussian_noise", severities=_severities(sigma=[0.04, 0.06, 0.08, 0.09, 0.10])),
     Entry("shot_noise", "shot_noise", severities=_severities(photons=[500, 250, 100, 75, 50])),
     Entry("impulse_noise", "impulse_noise", severities=_severities(amount=[0.01, 0.02, 0.03, 0.05, 0.07])),
     Entry("defocus_blur", "defocus_blur",
@@ -111,29 +108,28 @@ CIFAR10C = Suite("cifar10c", "evaluation", (
     Entry("glass_blur", "glass_blur", severities=_severities(sigma=[0.05, 0.25, 0.4, 0.25, 0.4], delta=[1] * 5,
                                                              iterations=[1, 1, 1, 2, 2])),
     Entry("motion_blur", "motion_blur",
-          severities=_severities(radius=[6, 6, 6, 8, 9], sigma=[1, 1.5, 2, 2, 2.5]), in_paper14=True),
+          severities=_severities(radius=[6, 6, 6, 8, 9], sigma=[1, 1.5, 2, 2, 2.5])),
     Entry("zoom_blur", "zoom_blur", severities=_severities(max_zoom=[1.05, 1.10, 1.15, 1.20, 1.25])),
     Entry("snow", "snow", severities=_severities(
         mean=[0.1, 0.1, 0.15, 0.25, 0.3], spread=[0.2, 0.2, 0.3, 0.3, 0.3], zoom=[1, 1, 1.75, 2.25, 1.25],
         threshold=[0.6, 0.5, 0.55, 0.6, 0.65], blur_radius=[8, 10, 10, 12, 14], blur_sigma=[3, 4, 4, 6, 12],
-        blend=[0.95, 0.9, 0.9, 0.85, 0.8]), in_paper14=True),
+        blend=[0.95, 0.9, 0.9, 0.85, 0.8])),
     Entry("frost", "frost", severities=_severities(image_weight=[1, 1, 0.9, 0.85, 0.75],
-                                                   frost_weight=[0.2, 0.3, 0.4, 0.4, 0.45]), in_paper14=True),
+                                                   frost_weight=[0.2, 0.3, 0.4, 0.4, 0.45])),
     Entry("fog", "fog", severities=_severities(amount=[0.2, 0.5, 0.75, 1, 1.5], decay=[3, 3, 2.5, 2, 1.75])),
     Entry("brightness", "brightness", severities=_severities(value_offset=[0.05, 0.1, 0.15, 0.2, 0.3])),
     Entry("contrast", "contrast", severities=_severities(factor=[0.75, 0.5, 0.4, 0.3, 0.15])),
     Entry("elastic", "elastic", severities=_severities(alpha=[0, 1.6, 2.56, 3.2, 3.2], sigma=[0, 6.4, 1.92, 1.28, 0.96],
-                                                       affine=[2.56, 2.24, 1.92, 1.6, 0.96]), in_paper14=True),
-    Entry("pixelate", "pixelate", severities=_severities(scale=[0.95, 0.9, 0.85, 0.75, 0.65]), in_paper14=True),
-    Entry("jpeg", "jpeg", severities=_severities(quality=[80, 65, 58, 50, 40]), in_paper14=True),
+                                                       affine=[2.56, 2.24, 1.92, 1.6, 0.96])),
+    Entry("pixelate", "pixelate", severities=_severities(scale=[0.95, 0.9, 0.85, 0.75, 0.65])),
+    Entry("jpeg", "jpeg", severities=_severities(quality=[80, 65, 58, 50, 40])),
     # the four extras of Hendrycks & Dietterich's held-out set
     Entry("speckle_noise", "speckle_noise", severities=_severities(sigma=[0.06, 0.10, 0.12, 0.16, 0.20])),
-    Entry("gaussian_blur", "gaussian_blur", severities=_severities(sigma=[0.4, 0.6, 0.7, 0.8, 1.0]), in_paper14=True),
+    Entry("gaussian_blur", "gaussian_blur", severities=_severities(sigma=[0.4, 0.6, 0.7, 0.8, 1.0])),
     Entry("spatter", "spatter", severities=_severities(
         mean=[0.62, 0.65, 0.65, 0.65, 0.65], spread=[0.1, 0.1, 0.3, 0.1, 0.1], blur=[0.7, 0.8, 1, 0.7, 0.5],
         threshold=[0.7, 0.7, 0.69, 0.69, 0.68], intensity=[0.5, 0.5, 0.5, 0.6, 0.6], mud=[0, 0, 0, 1, 1])),
-    Entry("saturate", "saturate", severities=_severities(scale=[0.3, 0.1, 1.5, 2, 2.5], offset=[0, 0, 0, 0.1, 0.2]),
-          in_paper14=True),
+    Entry("saturate", "saturate", severities=_severities(scale=[0.3, 0.1, 1.5, 2, 2.5], offset=[0, 0, 0, 0.1, 0.2])),
 ))
 
 # Paper 000's four extra corruptions, ImageNet ranges scaled to 32 pixels (224 → 32) and spread over 5 severities.

@@ -127,7 +127,8 @@ class Run:
             by_set = {}
             for name in ("baseline", "enhanced"):
                 model, _ = load_model(self.root / "models" / name / member.name / "model.pt", self.device)
-                by_set[name] = evaluate(model, self.root / "bench", self.device, seed=self.config.seed)
+                by_set[name] = evaluate(model, self.root / "bench", self.device, seed=self.config.seed,
+                                        training_suite=self.config.corrupt.suite)
             add_corruption_errors(by_set["enhanced"], by_set["baseline"])
             add_corruption_errors(by_set["baseline"], by_set["baseline"])
             results[member.name] = by_set

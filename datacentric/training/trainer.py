@@ -22,6 +22,7 @@ from torch import nn
 from tqdm import tqdm
 
 from datacentric.config import TrainConfig
+from datacentric.device import native_bf16
 from datacentric.training.augment import crop_flip, draw_augmentation
 from datacentric.training.evaluate import accuracy
 
@@ -73,7 +74,7 @@ def train(
     (train loss and accuracy, lr, images/s, and whatever `evaluate(model)` returns). With
     `resume`, continues from `checkpoint` if it exists.
     """
-    cuda = device.type == "cuda"
+    autocast = config.bf16 and native_bf16(device)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     model = model.to(device, memory_format=memory_format)
     # uint8 N×C×H×W on the device: 4× smaller than floats, converted one batch at a time
@@ -119,7 +120,7 @@ def train(
             target = targets[device_index]
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(config, epoch * steps_per_epoch + step, total_steps, steps_per_epoch)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda and config.bf16):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
                 logits = model(batch)
                 loss = loss_fn(logits, target, config)
             optimizer.zero_grad(set_to_none=True)
@@ -134,7 +135,7 @@ def train(
         seconds = time.perf_counter() - started
         record = {"epoch": epoch + 1, "train_loss": float(loss_sum) / seen, "train_acc": 100 * float(correct) / seen,
                   "lr": optimizer.param_groups[0]["lr"], "seconds": round(seconds, 3),
-                  "images_per_s": round(seen / seconds, 1)}
+                  "images_per_s": round(seen / seconds, 1), "bf16": autocast}
         if checkpoint is not None:
             _save_checkpoint(checkpoint, model, optimizer, epoch, config)
         if evaluate is not None:
