@@ -4,7 +4,9 @@ Both sides: cifar_resnet8, 4,000 real CIFAR-10 images (lossless subset) as a uin
 128, SGD with momentum, random crop + flip on the device, 2 epochs, alternating 3 times (best
 of 3). The bare loop is the minimum a person would write; the trainer adds the lr schedule,
 metrics, checkpoints and progress bar. Ratio = trainer images/s ÷ bare images/s (goal ≥ 0.9 on
-CPU, ≥ 1.5 on a GPU where bf16 + channels_last pay off).
+CPU, ≥ 1.5 on a GPU where bf16 + channels_last pay off). The trainer runs twice: as configured
+(bf16 autocast where the device computes bf16 natively) and with `bf16=False`, so the share of the
+ratio that bf16 buys is visible.
 Run: make bench-train   [DEVICE=cuda to measure on a GPU]
 """
 
@@ -20,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from datacentric.config import TrainConfig
-from datacentric.device import resolve
+from datacentric.device import native_bf16, resolve
 from datacentric.models import create
 from datacentric.training.augment import crop_flip, draw_augmentation
 from datacentric.training.trainer import train
@@ -53,10 +55,10 @@ def bare_loop(images: torch.Tensor, labels: torch.Tensor, device: torch.device) 
     return seen / (time.perf_counter() - start)
 
 
-def trainer(images: torch.Tensor, labels: torch.Tensor, device: torch.device) -> float:
+def trainer(images: torch.Tensor, labels: torch.Tensor, device: torch.device, bf16: bool = True) -> float:
     torch.manual_seed(0)
     model = create(ARCH, 10)
-    config = TrainConfig(epochs=EPOCHS, batch_size=BATCH, lr=0.05, warmup_epochs=0)
+    config = TrainConfig(epochs=EPOCHS, batch_size=BATCH, lr=0.05, warmup_epochs=0, bf16=bf16)
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         train(model, images, labels, config, device=device, checkpoint=Path(folder) / "c.pt",
@@ -71,15 +73,18 @@ def main() -> None:
     device = resolve(os.environ.get("DEVICE", "auto"))
     with np.load(LOSSLESS) as npz:
         images, labels = torch.from_numpy(npz["x"]), torch.from_numpy(npz["y"].astype(np.int64))
-    bare, ours = [], []
+    bare, ours, fp32 = [], [], []
     for _ in range(REPEATS):
         bare.append(bare_loop(images, labels, device))
         ours.append(trainer(images, labels, device))
+        fp32.append(trainer(images, labels, device, bf16=False))
     print(f"{ARCH}, {len(images)} CIFAR-10 images, batch {BATCH}, {EPOCHS} epochs, device {device}, "
-          f"{torch.get_num_threads()} threads, best of {REPEATS}")
-    print(f"bare PyTorch loop: {max(bare):8.1f} img/s")
-    print(f"datacentric train: {max(ours):8.1f} img/s")
-    print(f"ratio            : {max(ours) / max(bare):.2f}  (goal >= 0.9 on CPU, >= 1.5 on a GPU)")
+          f"{torch.get_num_threads()} threads, best of {REPEATS}, native bf16: {native_bf16(device)}")
+    print(f"bare PyTorch loop      : {max(bare):8.1f} img/s")
+    print(f"datacentric train      : {max(ours):8.1f} img/s")
+    print(f"datacentric train, fp32: {max(fp32):8.1f} img/s")
+    print(f"ratio                  : {max(ours) / max(bare):.2f}  (goal >= 0.9 on CPU, >= 1.5 on a GPU)")
+    print(f"ratio, fp32 trainer    : {max(fp32) / max(bare):.2f}")
 
 
 if __name__ == "__main__":
