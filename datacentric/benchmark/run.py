@@ -17,7 +17,7 @@ from datacentric.training.evaluate import predict
 WHITEBOX_COUNT = 500  # P_ori images attacked white-box (PGD-20 and FGSM at 8/255) per model
 
 
-def seen_in_training(bench_config: dict, training_suite: str = "paper14") -> dict[str, bool]:
+def seen_in_training(bench_config: dict, training_suite: str) -> dict[str, bool]:
     """Evaluation corruption name → whether the training suite applies the same corruption function."""
     trained = {entry.function for entry in load_suite(training_suite).entries}
     return {entry.name: entry.function in trained for name in bench_config["suites"] for entry in get_suite(name).entries}
