@@ -15,13 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from datacentric import device as devices
 from datacentric import paths
 from datacentric.config import load_recipe, load_zoo
 from datacentric.data.samples import Samples
 from datacentric.data.split import parse_ratio
-from datacentric.data.store import Store, StoreInfo, write_store
+from datacentric.data.store import Store, StoreInfo, write_json_atomic, write_store
 from datacentric.errors import DatacentricError
 from datacentric.pipeline.config import PipelineConfig
 
@@ -123,15 +124,18 @@ class Run:
         build(self.prepared / "test", self.root / "bench", self.root / "models" / "evaluation", self.config.benchmark,
               surrogates=[self.surrogate_dir], device=self.device)
         results = {}
-        for member in load_zoo(self.config.targets.zoo):
-            by_set = {}
-            for name in ("baseline", "enhanced"):
-                model, _ = load_model(self.root / "models" / name / member.name / "model.pt", self.device)
-                by_set[name] = evaluate(model, self.root / "bench", self.device, seed=self.config.seed,
-                                        training_suite=self.config.corrupt.suite)
-            add_corruption_errors(by_set["enhanced"], by_set["baseline"])
-            add_corruption_errors(by_set["baseline"], by_set["baseline"])
-            results[member.name] = by_set
+        members = load_zoo(self.config.targets.zoo)
+        with tqdm(total=2 * len(members), desc="benchmark", unit="model", file=sys.stderr, dynamic_ncols=True) as bar:
+            for member in members:
+                by_set = {}
+                for name in ("baseline", "enhanced"):
+                    model, _ = load_model(self.root / "models" / name / member.name / "model.pt", self.device)
+                    by_set[name] = evaluate(model, self.root / "bench", self.device, seed=self.config.seed,
+                                            training_suite=self.config.corrupt.suite)
+                    bar.update(1)
+                add_corruption_errors(by_set["enhanced"], by_set["baseline"])
+                add_corruption_errors(by_set["baseline"], by_set["baseline"])
+                results[member.name] = by_set
         (self.root / "results.json").write_text(json.dumps(results, indent=1))
 
     def report(self) -> None:
@@ -162,13 +166,15 @@ def run(config: PipelineConfig, *, start: str | None = None, until: str | None =
     (pipeline.root / "pipeline.json").write_text(json.dumps(dataclasses.asdict(config), indent=1))
     torch.manual_seed(config.seed)
     began = time.perf_counter()
-    timings = {}
+    # a partial re-run (--from/--until, or resuming after a kill) updates the stages it ran and keeps the rest
+    timings_path = pipeline.root / "timings.json"
+    timings = json.loads(timings_path.read_text())["stages"] if timings_path.exists() else {}
     for name in STAGES[first : last + 1]:
         started = time.perf_counter()
         getattr(pipeline, name)()
         timings[name] = time.perf_counter() - started
         print(f"stage {name:<10} {timings[name]:7.1f} s", flush=True)
+        write_json_atomic(timings_path, {"stages": timings, "total": sum(timings.values())})
     total = time.perf_counter() - began
-    (pipeline.root / "timings.json").write_text(json.dumps({"stages": timings, "total": total}, indent=1))
     print(f"done in {total:.1f} s; report: {pipeline.root / 'report.md'}", flush=True)
     return pipeline.root

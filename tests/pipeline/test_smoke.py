@@ -63,6 +63,11 @@ def test_smoke_pipeline_runs_every_stage(tmp_path, prepared):
     text = (tmp_path / "card" / "card.md").read_text()
     assert "| adversarial | 100 |" in text and "held-out" in text and '"stage": "assemble"' in text
     assert (tmp_path / "card" / "norms.png").stat().st_size > 5000 and (tmp_path / "card" / "examples.png").exists()
+    enhance(data, "--from", "report", "--until", "report")  # a partial re-run keeps the other stages' times
+    timings = json.loads((run / "timings.json").read_text())
+    assert set(timings["stages"]) == {"prepare", "split", "surrogates", "attack", "corrupt", "assemble", "train",
+                                      "benchmark", "report", "export"}
+    assert timings["total"] == pytest.approx(sum(timings["stages"].values()))
 
 
 def test_a_run_interrupted_in_the_attack_stage_ends_with_the_same_report(tmp_path, prepared):
