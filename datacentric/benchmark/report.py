@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from datacentric.data.store import write_json_atomic
 from datacentric.errors import DatacentricError
 
 ROWS = (("clean", "ACC(P_ori)"), ("adv", "ACC(P_adv)"), ("cor", "ACC(P_cor)"), ("R", "R"))
@@ -32,7 +33,7 @@ def compare(results: dict[str, dict[str, dict]], *, context: dict) -> dict:
 
 def write(report: dict, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    write_json_atomic(out_dir / "report.json", report)
     (out_dir / "report.md").write_text(markdown(report))
     figures(report, out_dir)
 

@@ -70,10 +70,11 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_json_atomic(path: Path, value: Any) -> None:
+def write_json_atomic(path: Path, value: Any, *, sort_keys: bool = True) -> None:
+    """Write JSON so that a kill leaves either the old file or the new one, never half of one."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(tmp, "w") as handle:
-        json.dump(value, handle, indent=1, sort_keys=True)
+        json.dump(value, handle, indent=1, sort_keys=sort_keys)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)

@@ -136,7 +136,7 @@ class Run:
                 add_corruption_errors(by_set["enhanced"], by_set["baseline"])
                 add_corruption_errors(by_set["baseline"], by_set["baseline"])
                 results[member.name] = by_set
-        (self.root / "results.json").write_text(json.dumps(results, indent=1))
+        write_json_atomic(self.root / "results.json", results, sort_keys=False)
 
     def report(self) -> None:
         from datacentric.benchmark import report
@@ -163,7 +163,7 @@ def run(config: PipelineConfig, *, start: str | None = None, until: str | None =
     last = STAGES.index(until) if until else len(STAGES) - 1
     pipeline = Run(config)
     pipeline.root.mkdir(parents=True, exist_ok=True)
-    (pipeline.root / "pipeline.json").write_text(json.dumps(dataclasses.asdict(config), indent=1))
+    write_json_atomic(pipeline.root / "pipeline.json", dataclasses.asdict(config), sort_keys=False)
     torch.manual_seed(config.seed)
     began = time.perf_counter()
     # a partial re-run (--from/--until, or resuming after a kill) updates the stages it ran and keeps the rest

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from datacentric.config import TrainConfig, ZooMember
-from datacentric.data.store import Store
+from datacentric.data.store import Store, write_json_atomic
 from datacentric.data.torch_dataset import load_tensors
 from datacentric.errors import DatacentricError
 from datacentric.models.io import save_model
@@ -53,7 +53,7 @@ def train_zoo(store_path: Path, members: list[ZooMember], recipe: TrainConfig, o
             saved[member.name] = model_path
             continue
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "identity.json").write_text(json.dumps(identity, indent=1))
+        write_json_atomic(folder / "identity.json", identity, sort_keys=False)
         images, targets = training_targets(store_path, config.soft_labels)
         torch.manual_seed(config.seed)  # weight initialisation
         model = create(member.arch, store.num_classes, in_chans=images.shape[3])
@@ -72,5 +72,5 @@ def train_zoo(store_path: Path, members: list[ZooMember], recipe: TrainConfig, o
         saved[member.name] = model_path
     zoo_index = {"store": str(store_path), "recipe": dataclasses.asdict(recipe),
                  "members": [{"name": m.name, "arch": m.arch, "seed": m.seed, "weight": m.weight} for m in members]}
-    (out_dir / "zoo.json").write_text(json.dumps(zoo_index, indent=1))
+    write_json_atomic(out_dir / "zoo.json", zoo_index, sort_keys=False)
     return saved
