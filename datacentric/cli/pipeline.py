@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import List, Optional
 
@@ -78,6 +77,7 @@ def benchmark_run(
     from datacentric import device as devices
     from datacentric.benchmark.run import add_corruption_errors, evaluate
     from datacentric.corruptions.suites import load_suite
+    from datacentric.data.store import write_json_atomic
     from datacentric.models.io import load_model
 
     chosen = devices.resolve(device)
@@ -92,7 +92,7 @@ def benchmark_run(
         typer.echo(f"{path}: clean {result['clean']:.2f}  adv {result['adv']:.2f}  cor {result['cor']:.2f}  "
                    f"R {result['R']:.2f}")
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    write_json_atomic(out / "results.json", results, sort_keys=False)
 
 
 @app.command()

@@ -48,6 +48,7 @@ def evaluate_clean(
 ) -> None:
     """Print (and write) a model's top-1 accuracy on a store."""
     from datacentric import device as devices
+    from datacentric.data.store import write_json_atomic
     from datacentric.data.torch_dataset import load_tensors
     from datacentric.models.io import load_model
     from datacentric.training.evaluate import accuracy
@@ -59,4 +60,4 @@ def evaluate_clean(
     typer.echo(json.dumps(result))
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=1) + "\n")
+        write_json_atomic(out, result, sort_keys=False)
