@@ -97,7 +97,8 @@ def _per_sample_norm(values: torch.Tensor, p: float) -> torch.Tensor:
 
 
 def perturb(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, keys: torch.Tensor,
-            norms: torch.Tensor, config: AttackConfig) -> torch.Tensor:
+            norms: torch.Tensor, config: AttackConfig, *, targets: torch.Tensor | None = None,
+            row_linf_eps: torch.Tensor | None = None) -> torch.Tensor:
     """The iterations of eq. 6: perturbations δ (float, same shape as `images`) within each row's budget.
 
     Args:
@@ -107,21 +108,29 @@ def perturb(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, keys: 
         keys: int64 (N,) per-row random keys (`randomness.sample_keys`); rows sharing an image but
             attacked under different norms get different keys, so their DI draws differ.
         norms: int64 (N,), LINF or L2 per row.
+        targets: int64 (N,) target classes, overriding `config.target`'s choice (`choose_targets`).
+        row_linf_eps: float (N,) per-row L∞ budgets overriding `config.linf_eps` (the step scales with
+            it), for attacks that draw a budget per sample (TLAT).
     Returns:
         δ with x + δ in [0, 1], ‖δ‖∞ ≤ linf_eps on L∞ rows and ‖δ‖₂ ≤ l2_eps on L2 rows.
     """
     device = images.device
     linf_rows = (norms == LINF).to(device).view(-1, 1, 1, 1)
-    eps = torch.where(linf_rows, config.linf_eps, config.l2_eps).to(images.dtype)
     linf_step, l2_step = config.steps
+    linf_eps = torch.tensor(config.linf_eps, device=device)
+    if row_linf_eps is not None:
+        linf_eps = row_linf_eps.to(device, images.dtype).view(-1, 1, 1, 1)
+        linf_step = linf_eps * (linf_step / config.linf_eps if config.linf_eps else 1.0)
+    eps = torch.where(linf_rows, linf_eps, config.l2_eps).to(images.dtype)
     kernel = gaussian_kernel(config.ti_size, config.ti_sigma, images.shape[1]).to(device) if config.ti_size else None
-    targets = choose_targets(model, images, labels, keys, config, num_classes=_num_classes(model, images))
+    if targets is None:
+        targets = choose_targets(model, images, labels, keys, config, num_classes=num_classes(model, images))
     delta = torch.zeros_like(images)
     if config.random_start:
         noise = (uniform_field(keys, 0, START_STREAM, tuple(images.shape[1:])).to(device) * 2 - 1)
         l2_start = noise / _per_sample_norm(noise, 2).clamp_min(1e-12) * config.l2_eps * \
             uniform_field(keys, 0, START_STREAM + 1, (1, 1, 1)).to(device)
-        delta = torch.where(linf_rows, noise * config.linf_eps, l2_start)
+        delta = torch.where(linf_rows, noise * linf_eps, l2_start)
         delta = (images + delta).clamp(0, 1) - images
     momentum = torch.zeros_like(images)
     cuda = device.type == "cuda"
@@ -144,13 +153,14 @@ def perturb(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, keys: 
             gradient = momentum
         linf_update = delta + linf_step * gradient.sign()
         l2_update = delta + l2_step * gradient / _per_sample_norm(gradient, 2).clamp_min(1e-12)
-        delta = torch.where(linf_rows, linf_update.clamp(-config.linf_eps, config.linf_eps),
+        delta = torch.where(linf_rows, torch.maximum(torch.minimum(linf_update, linf_eps), -linf_eps),
                             l2_update * (eps / _per_sample_norm(l2_update, 2).clamp_min(1e-12)).clamp(max=1))
         delta = (images + delta).clamp(0, 1) - images
     return delta.detach()
 
 
-def _num_classes(model: nn.Module, images: torch.Tensor) -> int:
+def num_classes(model: nn.Module, images: torch.Tensor) -> int:
+    """The number of classes a model predicts (one forward pass on one image)."""
     with torch.no_grad():
         return model(images[:1]).shape[1]
 

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from datacentric.attacks.engine import AttackConfig
+from datacentric.attacks.engine import AttackConfig, num_classes
 from datacentric.attacks.transfer import attack_images
 from datacentric.errors import DatacentricError
 
@@ -56,7 +56,7 @@ def cw_l2(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, itera
     c = torch.full((count,), initial_c, device=images.device)
     best, best_norm = images.clone(), torch.full((count,), float("inf"), device=images.device)
     source = torch.atanh((images * 2 - 1).clamp(-1 + 1e-6, 1 - 1e-6))
-    true = F.one_hot(labels, _classes(model, images)).bool()
+    true = F.one_hot(labels, num_classes(model, images)).bool()
     for _ in range(search_steps):
         w = source.clone().requires_grad_(True)
         optimizer = torch.optim.Adam([w], lr=lr)
@@ -81,11 +81,6 @@ def cw_l2(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, itera
             low = torch.where(succeeded, low, torch.maximum(low, c))
             c = torch.where(high < 1e9, (low + high) / 2, c * 10)
     return best.detach()
-
-
-def _classes(model: nn.Module, images: torch.Tensor) -> int:
-    with torch.no_grad():
-        return model(images[:1]).shape[1]
 
 
 NAMED = {

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from datacentric.attacks.engine import L2, LINF, AttackConfig, perturb, quantize, row_keys
+from datacentric.attacks.engine import L2, LINF, AttackConfig, choose_targets, num_classes, perturb, quantize, row_keys
 from datacentric.errors import DatacentricError
 
 ROUNDING = 0.5 / 255  # the most rounding to the uint8 grid moves one value
@@ -30,6 +30,7 @@ class AttackOutput:
     norm: np.ndarray  # str (N,): linf, l2 or linf+l2
     component_l2: np.ndarray = field(default_factory=lambda: np.zeros(0))  # ‖δ‖₂ of the L2 part (NaN if none)
     component_linf: np.ndarray = field(default_factory=lambda: np.zeros(0))  # ‖δ‖∞ of the L∞ part (NaN if none)
+    target: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # target class (-1: untargeted)
 
 
 def split_norms(positions: np.ndarray) -> np.ndarray:
@@ -53,7 +54,7 @@ def attack_images(model: nn.Module, images: np.ndarray, labels: np.ndarray, sour
             rows = 2 * len(images[part]) if config.combine == "sum" else len(images[part])
             on_batch(rows * config.iterations)
     return AttackOutput(*(np.concatenate([getattr(o, name) for o in outputs])
-                          for name in ("images", "l2", "linf", "norm", "component_l2", "component_linf")))
+                          for name in ("images", "l2", "linf", "norm", "component_l2", "component_linf", "target")))
 
 
 def _attack_batch(model, images, labels, source_index, positions, seed, config, device, require_perturbed
@@ -67,7 +68,8 @@ def _attack_batch(model, images, labels, source_index, positions, seed, config, 
         rows = torch.cat([x, x])
         keys = torch.cat([row_keys(seed, index, LINF), row_keys(seed, index, L2)])
         norms = torch.tensor([LINF] * count + [L2] * count)
-        delta = perturb(model, rows, torch.cat([y, y]), keys, norms, config)
+        targets = choose_targets(model, rows, torch.cat([y, y]), keys, config, num_classes(model, x))
+        delta = perturb(model, rows, torch.cat([y, y]), keys, norms, config, targets=targets)
         linf_part, l2_part = delta[:count], delta[count:]
         final = quantize(x, linf_part + l2_part)
         component_linf = linf_part.flatten(1).abs().amax(1).cpu().numpy()
@@ -79,7 +81,8 @@ def _attack_batch(model, images, labels, source_index, positions, seed, config, 
         else:
             norms = torch.full((count,), LINF if config.combine == "linf" else L2)
         keys = torch.where(norms == LINF, row_keys(seed, index, LINF), row_keys(seed, index, L2))
-        delta = perturb(model, x, y, keys, norms, config)
+        targets = choose_targets(model, x, y, keys, config, num_classes(model, x))
+        delta = perturb(model, x, y, keys, norms, config, targets=targets)
         l2_limit = torch.where(norms == LINF, math.inf, config.l2_eps).to(device)
         final = quantize(x, delta, l2_limit=l2_limit)
         linf_rows = (norms == LINF).numpy()
@@ -91,9 +94,10 @@ def _attack_batch(model, images, labels, source_index, positions, seed, config, 
         raise DatacentricError(f"attack produced non-finite perturbations for samples {bad[:20].tolist()}")
     adversarial = torch.round(final * 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
     difference = (final - x).flatten(1)
+    target = np.full(count, -1, np.int64) if targets is None else targets[:count].cpu().numpy().astype(np.int64)
     output = AttackOutput(adversarial, difference.norm(dim=1).cpu().numpy().astype(np.float32),
                           difference.abs().amax(1).cpu().numpy().astype(np.float32), norm_names,
-                          component_l2.astype(np.float32), component_linf.astype(np.float32))
+                          component_l2.astype(np.float32), component_linf.astype(np.float32), target)
     check_invariants(images, output, source_index, config, require_perturbed)
     return output
 

@@ -17,16 +17,20 @@ from datacentric.training.evaluate import predict
 WHITEBOX_COUNT = 500  # P_ori images attacked white-box (PGD-20 and FGSM at 8/255) per model
 
 
-def seen_in_training(bench_config: dict, training_suite: str) -> dict[str, bool]:
-    """Evaluation corruption name → whether the training suite applies the same corruption function."""
-    trained = {entry.function for entry in load_suite(training_suite).entries}
-    return {entry.name: entry.function in trained for name in bench_config["suites"] for entry in get_suite(name).entries}
+def suite_functions(training_suite: str) -> set[str]:
+    """The corruption functions a training suite applies."""
+    return {entry.function for entry in load_suite(training_suite).entries}
+
+
+def seen_in_training(bench_config: dict, seen: set[str]) -> dict[str, bool]:
+    """Evaluation corruption name → whether the training set applies the same corruption function."""
+    return {entry.name: entry.function in seen for name in bench_config["suites"] for entry in get_suite(name).entries}
 
 
 def evaluate(model: nn.Module, bench_dir: Path, device: torch.device, *, whitebox_count: int = WHITEBOX_COUNT,
-             seed: int = 0, training_suite: str = "paper14") -> dict:
+             seed: int = 0, seen: set[str] = frozenset()) -> dict:
     """Every metric of one model, accuracies in percent; `cor_seen`/`cor_unseen` split P_cor by whether
-    `training_suite` (the enhanced set's corruptions) has the corruption."""
+    the enhanced set contains the corruption function (`seen`: names of corruptions/registry.py)."""
     sets = {name: Store(bench_dir / name).load() for name in ("ori", "adv", "cor")}
     predictions = {name: predict(model, torch.from_numpy(s.images), device=device).numpy() for name, s in sets.items()}
     ori, adv, cor = sets["ori"], sets["adv"], sets["cor"]
@@ -44,7 +48,7 @@ def evaluate(model: nn.Module, bench_dir: Path, device: torch.device, *, whitebo
                                        cor.severity[cor.corruption == name].astype(str))
         for name in np.unique(cor.corruption)}
     bench = Store(bench_dir / "cor").manifest["config"]
-    seen = seen_in_training(bench["config"], training_suite)
+    seen = seen_in_training(bench["config"], seen)
     seen_mask = np.array([seen[name] for name in cor.corruption])
     result["cor_seen"] = metrics.accuracy(predictions["cor"][seen_mask], cor.labels[seen_mask])
     result["cor_unseen"] = metrics.accuracy(predictions["cor"][~seen_mask], cor.labels[~seen_mask])

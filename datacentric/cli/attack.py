@@ -71,7 +71,8 @@ def attack(
 
     from datacentric import device as devices
     from datacentric.attacks.engine import AttackConfig
-    from datacentric.attacks.stage import attack_with_workers, auto_batch_size, load_ensemble
+    from datacentric.attacks.stage import attack as attack_stage
+    from datacentric.attacks.stage import auto_batch_size, load_ensemble
     from datacentric.config import from_dict
     from datacentric.errors import DatacentricError
 
@@ -88,11 +89,9 @@ def attack(
         iterations=iterations, combine=combine, linf_eps=linf_eps, l2_eps=l2_eps, linf_step=linf_step,
         l2_step=l2_step, loss=loss, target=target, momentum=momentum, l1_normalize=not published_momentum,
         ti_size=ti_size, ti_sigma=ti_sigma, di_probability=di_probability, batch_size=size), "attack options")
-    store = attack_with_workers(
-        workers, input_store=input or paths.split_dir(dataset) / "adversarial",
-        out_dir=out or paths.parts_dir(dataset) / "adversarial", surrogates=surrogates, config=config, seed=seed,
-        device=chosen, shard_size=shard_size, shard_index=shard_index, num_shards=num_shards, holdout=holdout,
-        overwrite=overwrite)
+    store = attack_stage(input or paths.split_dir(dataset) / "adversarial", out or paths.parts_dir(dataset) / "adversarial",
+                         surrogates, config, seed=seed, device=chosen, shard_size=shard_size, shard_index=shard_index,
+                         num_shards=num_shards, holdout=holdout, overwrite=overwrite, workers=workers)
     if store is None or not store.manifest.get("complete"):
         typer.echo("this process's shards are done; the last process to finish completes the store")
         return

@@ -75,17 +75,16 @@ def benchmark_run(
 ) -> None:
     """Accuracy on P_ori, P_adv, P_cor, R, per corruption/severity/attack, white-box PGD-20 and FGSM."""
     from datacentric import device as devices
-    from datacentric.benchmark.run import add_corruption_errors, evaluate
-    from datacentric.corruptions.suites import load_suite
+    from datacentric.benchmark.run import add_corruption_errors, evaluate, suite_functions
     from datacentric.data.store import write_json_atomic
     from datacentric.models.io import load_model
 
     chosen = devices.resolve(device)
-    load_suite(training_suite)  # an unknown suite fails before any model runs
-    base = evaluate(load_model(baseline, chosen)[0], bench, chosen, training_suite=training_suite) if baseline else None
+    seen = suite_functions(training_suite)  # an unknown suite fails before any model runs
+    base = evaluate(load_model(baseline, chosen)[0], bench, chosen, seen=seen) if baseline else None
     results = {}
     for path in models:
-        result = evaluate(load_model(path, chosen)[0], bench, chosen, training_suite=training_suite)
+        result = evaluate(load_model(path, chosen)[0], bench, chosen, seen=seen)
         if base is not None:
             add_corruption_errors(result, base)
         results[str(path)] = result
@@ -105,3 +104,25 @@ def card(
 
     write_card(store, out)
     typer.echo(f"card → {out / 'card.md'}")
+
+
+@app.command()
+def methods(
+    as_json: bool = typer.Option(False, "--json", help="Print the list as JSON."),
+) -> None:
+    """Every registered part generator with its paper, settings and defaults (`timm.list_models()` style)."""
+    import json
+
+    from datacentric.parts.registry import list_generators
+
+    generators = list_generators()
+    if as_json:
+        typer.echo(json.dumps({"part_generators": generators}, indent=1, default=str))
+        return
+    typer.echo("Part generators (a pipeline's [[parts]] `generator`; settings go in [parts.settings]):")
+    for entry in generators:
+        paper = f" [paper {entry['paper']}]" if entry["paper"] else ""
+        surrogates = " (attacks the surrogate ensemble)" if entry["needs_surrogates"] else ""
+        typer.echo(f"\n  {entry['name']}{paper}{surrogates}\n    {entry['summary']}")
+        for key, value in entry["settings"].items():
+            typer.echo(f"    {key} = {value!r}")

@@ -34,7 +34,7 @@ def train(
     config = load_recipe(recipe, epochs=epochs, batch_size=batch_size, lr=lr, soft_labels=soft_labels,
                          label_smoothing=label_smoothing)
     saved = train_zoo(store, load_zoo(zoo), config, out, device=devices.resolve(device), eval_store=eval_store,
-                      resume=resume)
+                      resume=resume, refuse_stale=resume)
     for name, path in saved.items():
         typer.echo(f"{name} → {path}")
 

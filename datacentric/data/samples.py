@@ -10,6 +10,8 @@ from datacentric.errors import DatacentricError
 
 KIND_WIDTH = 24  # bytes of the fixed-width ASCII `kind` field
 CORRUPTION_WIDTH = 32  # bytes of the fixed-width ASCII `corruption` field
+PROVENANCE_DEFAULTS = {"partner_index": (-1, np.int64), "mix_lambda": (1.0, np.float32),
+                       "target_class": (-1, np.int64), "budget": (np.nan, np.float32)}
 
 
 @dataclass
@@ -28,7 +30,18 @@ class Samples:
     severity: np.ndarray  # int8 (N,)
     l2: np.ndarray  # float32 (N,)
     linf: np.ndarray  # float32 (N,)
-    soft_labels: np.ndarray | None = None  # float32 (N, K)
+    soft_labels: np.ndarray | None = None  # float32 (N, K); rows with a positive sum
+    # provenance the part generators record (format 2); None fills the "does not apply" value
+    partner_index: np.ndarray | None = None  # int64 (N,): mixup partner's source index, -1 when none
+    mix_lambda: np.ndarray | None = None  # float32 (N,): weight of the sample itself in a mixup, 1 when none
+    target_class: np.ndarray | None = None  # int64 (N,): an attack's target class, -1 when untargeted
+    budget: np.ndarray | None = None  # float32 (N,): the noise level or budget drawn for it, NaN when none
+
+    def __post_init__(self):
+        count = len(self.labels)
+        for name, value in PROVENANCE_DEFAULTS.items():
+            if getattr(self, name) is None:
+                setattr(self, name, np.full(count, value[0], value[1]))
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -55,13 +68,24 @@ class Samples:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         return Samples(**{name: None if value is None else value[index] for name, value in values.items()})
 
+    def with_soft_labels(self, num_classes: int) -> Samples:
+        """The same samples with soft labels: hard labels become one-hot rows."""
+        if self.soft_labels is not None:
+            return self
+        soft = np.eye(num_classes, dtype=np.float32)[np.asarray(self.labels, np.int64)]
+        return Samples(**{**{f.name: getattr(self, f.name) for f in fields(self)}, "soft_labels": soft})
+
     @staticmethod
-    def concat(parts: list[Samples]) -> Samples:
+    def concat(parts: list[Samples], num_classes: int | None = None) -> Samples:
+        """One batch of all parts; where some have soft labels and others not, the others' hard labels
+        become one-hot rows (`num_classes` needed then)."""
         if not parts:
             raise DatacentricError("there are no samples to concatenate")
         has_soft = [p.soft_labels is not None for p in parts]
         if any(has_soft) and not all(has_soft):
-            raise DatacentricError("cannot mix samples with and without soft labels")
+            if num_classes is None:
+                raise DatacentricError("mixing samples with and without soft labels needs the number of classes")
+            parts = [p.with_soft_labels(num_classes) for p in parts]
         out = {}
         for f in fields(Samples):
             values = [getattr(p, f.name) for p in parts]
@@ -76,7 +100,7 @@ class Samples:
         if images.ndim != 4 or images.shape[3] not in (1, 3):
             raise DatacentricError(f"images must be N×H×W×C with C in (1, 3), got shape {images.shape}")
         count = images.shape[0]
-        for name in ("labels", "source_index", "kind", "corruption", "severity", "l2", "linf"):
+        for name in ("labels", "source_index", "kind", "corruption", "severity", "l2", "linf", *PROVENANCE_DEFAULTS):
             value = np.asarray(getattr(self, name))
             if value.shape != (count,):
                 raise DatacentricError(f"{name} must have shape ({count},), got {value.shape}")
@@ -103,6 +127,12 @@ class Samples:
                 raise DatacentricError("soft_labels must be finite and non-negative")
             if count and soft.sum(axis=1).min() <= 0:
                 raise DatacentricError("every soft_labels row needs a positive sum")
+        mix = np.asarray(self.mix_lambda)
+        if count and not (np.all(np.isfinite(mix)) and mix.min() >= 0 and mix.max() <= 1):
+            raise DatacentricError("mix_lambda must lie in [0, 1]")
+        target = np.asarray(self.target_class)
+        if count and (target.min() < -1 or target.max() >= num_classes):
+            raise DatacentricError(f"target_class must be -1 or lie in [0, {num_classes - 1}]")
 
 
 def distances(source: np.ndarray, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -25,10 +25,11 @@ import h5py
 import numpy as np
 
 from datacentric import __version__
-from datacentric.data.samples import CORRUPTION_WIDTH, KIND_WIDTH, Samples
+from datacentric.data.samples import CORRUPTION_WIDTH, KIND_WIDTH, PROVENANCE_DEFAULTS, Samples
 from datacentric.errors import DatacentricError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 adds per-sample provenance (partner_index, mix_lambda, target_class, budget)
+READABLE_VERSIONS = (1, 2)  # a version-1 shard reads with the provenance defaults
 MANIFEST = "manifest.json"
 IMAGE_CHUNK = 256  # images per HDF5 chunk: large enough for fast bulk reads, small enough for random access
 
@@ -105,10 +106,9 @@ class Store:
         if not manifest_path.is_file():
             raise DatacentricError(f"{self.root} is not a store (no {MANIFEST})")
         self.manifest = self._read_manifest()
-        if self.manifest.get("format_version") != FORMAT_VERSION:
-            raise DatacentricError(
-                f"{self.root} has store format {self.manifest.get('format_version')}, this version reads {FORMAT_VERSION}"
-            )
+        if self.manifest.get("format_version") not in READABLE_VERSIONS:
+            raise DatacentricError(f"{self.root} has store format {self.manifest.get('format_version')}, this version "
+                                   f"reads {', '.join(map(str, READABLE_VERSIONS))}")
         if require_complete and not self.manifest.get("complete"):
             raise DatacentricError(f"store {self.root} is incomplete: re-run the stage that writes it to finish it")
 
@@ -210,6 +210,9 @@ class Store:
     def write_shard(self, shard_id: int, samples: Samples, info: dict | None = None) -> None:
         """Validate and atomically write one shard, then record it (with the stage's small per-shard
         `info`, if any) in the manifest."""
+        if self.manifest.get("format_version") != FORMAT_VERSION:
+            raise DatacentricError(f"{self.root} is a format-{self.manifest.get('format_version')} store; "
+                                   f"this version writes format {FORMAT_VERSION}: delete the folder to remake it")
         samples.validate(self.num_classes)
         name = shard_name(shard_id)
         tmp = self.root / f".{name}.tmp-{os.getpid()}"
@@ -243,6 +246,8 @@ class Store:
         h5.create_dataset("linf", data=np.asarray(samples.linf, np.float32))
         if samples.soft_labels is not None:
             h5.create_dataset("soft_labels", data=np.asarray(samples.soft_labels, np.float32))
+        for name, (_, dtype) in PROVENANCE_DEFAULTS.items():
+            h5.create_dataset(name, data=np.asarray(getattr(samples, name), dtype))
         m = self.manifest
         h5.attrs.update(
             {
@@ -375,6 +380,7 @@ def read_samples(h5: h5py.File) -> Samples:
         l2=h5["l2"][:],
         linf=h5["linf"][:],
         soft_labels=h5["soft_labels"][:] if "soft_labels" in h5 else None,
+        **{name: h5[name][:] for name in PROVENANCE_DEFAULTS if name in h5},  # absent in version 1
     )
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from datacentric.data.store import sha256_file
 from datacentric.errors import DatacentricError
 from datacentric.models.registry import create
 
@@ -31,6 +33,12 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn
         >>> model, meta = load_model("data/runs/cifar10/models/enhanced/cifar_resnet8-s0/model.pt")
         >>> logits = model(torch.rand(4, 3, 32, 32))
     """
+    identity = Path(path).parent / "identity.json"
+    if identity.is_file():  # written by `train`: the weights' checksum catches a damaged file
+        recorded = json.loads(identity.read_text()).get("weights_sha256")
+        if recorded and Path(path).is_file() and sha256_file(Path(path)) != recorded:
+            raise DatacentricError(f"model {path} does not match the checksum in {identity} (damaged or replaced); "
+                                   "train it again")
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a bad file (pickle, struct, zip, OS errors)

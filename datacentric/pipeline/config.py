@@ -3,20 +3,38 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from datacentric.attacks.engine import AttackConfig
 from datacentric.benchmark.build import BenchConfig
 from datacentric.config import from_dict, read_toml
+from datacentric.data.split import parse_ratio
 from datacentric.errors import DatacentricError
+from datacentric.parts.registry import generator_class, make_settings
 
 
 @dataclass(frozen=True)
 class SplitSettings:
-    ratio: str = "1:2:2"  # clean : adversarial : corrupted
+    ratio: str = "1:2:2"  # clean : adversarial : corrupted, shorthand for the three classic parts ([[parts]] replaces it)
     limit: int | None = None  # training images used (None: all)
     stratify: bool = True
+
+
+@dataclass(frozen=True)
+class PartSpec:
+    """One part of the enhanced set: a generator applied to its slice of the split, or to another part's output."""
+
+    name: str
+    generator: str
+    share: float | None = None  # fraction of the subset; the shares of all parts with one add up to 1
+    input: str | None = None  # another part whose output this part transforms (instead of a share)
+    settings: Any = None  # the generator's typed settings (parts/registry.py)
+    soft_label: tuple[float, float] | None = None  # (on, off): each label row becomes on·row + off, normalised
+    workers: int = 0  # local processes; 0: the generator's choice (all cores for numpy work, one for torch)
 
 
 @dataclass(frozen=True)
@@ -51,6 +69,18 @@ class PipelineConfig:
     evaluation: ZooSettings = field(default_factory=lambda: ZooSettings("cpu-holdout"))
     benchmark: BenchConfig = field(default_factory=BenchConfig)
     export: ExportSettings = field(default_factory=ExportSettings)
+    parts: tuple[PartSpec, ...] = ()  # empty: the classic three from split.ratio, [attack] and [corrupt]
+
+    def enhanced_parts(self) -> tuple[PartSpec, ...]:
+        """The declared parts, or the classic clean / transfer-attacked / corrupted parts of `split.ratio`."""
+        if self.parts:
+            return self.parts
+        shares = parse_ratio(self.split.ratio)
+        generators = (("clean", "clean", None), ("adversarial", "transfer_attack", self.attack),
+                      ("corrupted", "corruption", make_settings("corruption", {"suite": self.corrupt.suite})))
+        return tuple(PartSpec(name, generator, share / sum(shares), settings=settings,
+                              workers=self.corrupt.workers if generator == "corruption" else 0)
+                     for (name, generator, settings), share in zip(generators, shares))
 
 
 SECTIONS = {"split": SplitSettings, "surrogates": ZooSettings, "attack": AttackConfig, "corrupt": CorruptSettings,
@@ -58,7 +88,8 @@ SECTIONS = {"split": SplitSettings, "surrogates": ZooSettings, "attack": AttackC
 
 
 def load_pipeline(path: Path) -> PipelineConfig:
-    """Read and type-check a pipeline TOML; unknown keys are errors."""
+    """Read and type-check a pipeline TOML; unknown keys, bad values and bad part graphs are errors here,
+    before any stage runs."""
     table = read_toml(path)
     values = {}
     for key, value in table.items():
@@ -68,11 +99,80 @@ def load_pipeline(path: Path) -> PipelineConfig:
             if key == "benchmark":
                 value = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
             values[key] = from_dict(SECTIONS[key], value, f"{path} [{key}]")
+        elif key == "parts":
+            if "ratio" in table.get("split", {}):
+                raise DatacentricError(f"{path}: give either [split] ratio (the classic three parts) or [[parts]]")
+            values[key] = load_parts(value, str(path))
         else:
             values[key] = value
     if "name" not in values:
         values["name"] = Path(path).stem
-    return from_dict(PipelineConfig, values, str(path))
+    config = from_dict(PipelineConfig, values, str(path))
+    parse_ratio(config.split.ratio)
+    return config
+
+
+PART_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,23}$")  # a folder name and a store `kind`
+
+
+def load_parts(tables: Any, where: str) -> tuple[PartSpec, ...]:
+    """`[[parts]]` tables → part specs, checked as a whole: known generators, valid settings, shares that
+    add up to 1, inputs that exist and form no cycle, each output feeding at most one part."""
+    if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):
+        raise DatacentricError(f"{where}: [[parts]] must be a non-empty list of tables")
+    parts = []
+    for table in tables:
+        table = dict(table)
+        label = f"{where} part '{table.get('name', '?')}'"
+        generator = table.get("generator")
+        if not isinstance(generator, str):
+            raise DatacentricError(f"{label}: needs a generator name (`datacentric methods` lists them)")
+        generator_class(generator)
+        table["settings"] = make_settings(generator, table.get("settings", {}), f"{label} settings")
+        if "soft_label" in table:
+            table["soft_label"] = tuple(table["soft_label"]) if isinstance(table["soft_label"], list) else None
+        part = from_dict(PartSpec, table, label)
+        check_part(part, label)
+        parts.append(part)
+    names = [p.name for p in parts]
+    if len(set(names)) != len(names):
+        raise DatacentricError(f"{where}: part names must differ, got {names}")
+    for part in parts:
+        if part.input is not None and part.input not in names:
+            raise DatacentricError(f"{where} part '{part.name}': its input '{part.input}' is not a part")
+    consumers = [p.input for p in parts if p.input is not None]
+    twice = sorted({n for n in consumers if consumers.count(n) > 1})
+    if twice:
+        raise DatacentricError(f"{where}: the output of {twice} feeds more than one part (the set would grow)")
+    inputs = {p.name: p.input for p in parts}
+    for part in parts:
+        seen, current = {part.name}, part.input
+        while current is not None:
+            if current in seen:
+                raise DatacentricError(f"{where}: the parts' inputs form a cycle through '{current}'")
+            seen.add(current)
+            current = inputs[current]
+    total = sum(p.share for p in parts if p.share is not None)
+    if abs(total - 1) > 1e-6:
+        raise DatacentricError(f"{where}: the parts' shares add up to {total:g}, not 1")
+    return tuple(parts)
+
+
+def check_part(part: PartSpec, label: str) -> None:
+    if not isinstance(part.name, str) or not PART_NAME.match(part.name):
+        raise DatacentricError(f"{label}: a part name is 1–24 letters, digits, '_', '-' or '.', got {part.name!r}")
+    if (part.share is None) == (part.input is None):
+        raise DatacentricError(f"{label}: give either a share of the subset or an input part, not both or neither")
+    if part.share is not None and not (isinstance(part.share, (int, float)) and 0 <= part.share <= 1):
+        raise DatacentricError(f"{label}: share must be a number in [0, 1], got {part.share!r}")
+    if part.soft_label is not None:
+        values = list(part.soft_label)
+        if len(values) != 2 or not all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0 for v in values) \
+                or sum(values) <= 0:
+            raise DatacentricError(f"{label}: soft_label = [on, off] needs two non-negative numbers, so that every "
+                                   f"label row sums to a positive number; got {values}")
+    if not isinstance(part.workers, int) or part.workers < 0:
+        raise DatacentricError(f"{label}: workers must be a non-negative integer")
 
 
 def with_seed(config: PipelineConfig, seed: int) -> PipelineConfig:

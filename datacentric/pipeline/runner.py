@@ -1,32 +1,33 @@
-"""`enhance`: prepare → split → surrogates → attack → corrupt → assemble → train → benchmark → report.
+"""`enhance`: prepare → split → surrogates → parts → assemble → train → benchmark → report → export.
 
-Every stage writes through stores or saved models that resume, so a killed run re-run with the
-same config reuses all finished work and ends with the same result. Outputs go to
-data/runs/<pipeline name>/.
+The runner knows stages, not methods: the enhanced set is the pipeline's list of parts, each made by
+a registered generator (parts/registry.py) through the shared transform loop. Every stage writes
+through stores or saved models that resume, so a killed run re-run with the same config reuses all
+finished work and ends with the same result. Outputs go to data/runs/<pipeline name>/.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from datacentric import device as devices
 from datacentric import paths
 from datacentric.config import load_recipe, load_zoo
 from datacentric.data.samples import Samples
-from datacentric.data.split import parse_ratio
 from datacentric.data.store import Store, StoreInfo, write_json_atomic, write_store
 from datacentric.errors import DatacentricError
-from datacentric.pipeline.config import PipelineConfig
+from datacentric.parts.registry import PartContext, generator_class
+from datacentric.pipeline.config import PartSpec, PipelineConfig
+from datacentric.progress import bar
 
-STAGES = ("prepare", "split", "surrogates", "attack", "corrupt", "assemble", "train", "benchmark", "report", "export")
+STAGES = ("prepare", "split", "surrogates", "parts", "assemble", "train", "benchmark", "report", "export")
+ASSEMBLED_SHARD_SIZE = 5000
 
 
 class Run:
@@ -37,25 +38,50 @@ class Run:
         self.root = paths.data_dir() / "runs" / config.name
         self.device = devices.resolve(config.device)
         self.prepared = paths.prepared_dir(config.dataset)
+        self.parts_list = config.enhanced_parts()
         # Surrogates configured exactly like the targets would be the baseline models again, byte for
         # byte: train them once, in models/baseline, and attack with those.
         same_as_targets = config.surrogates == config.targets
         self.surrogate_dir = self.root / "models" / ("baseline" if same_as_targets else "surrogates")
+
+    # ---- the part graph --------------------------------------------------------------------
+
+    def part_input(self, part: PartSpec) -> Path:
+        return self.root / "split" / part.name if part.share is not None else self.root / "parts" / part.input
+
+    def ordered_parts(self) -> list[PartSpec]:
+        """Parts in an order where each comes after the part it reads (the config forbids cycles)."""
+        done, ordered, pending = set(), [], list(self.parts_list)
+        while pending:
+            ready = [p for p in pending if p.input is None or p.input in done]
+            ordered += ready
+            done |= {p.name for p in ready}
+            pending = [p for p in pending if p.name not in done]
+        return ordered
+
+    def assembled_parts(self) -> list[PartSpec]:
+        """The parts whose output enters the enhanced set: those no other part reads (the set keeps its size)."""
+        consumed = {p.input for p in self.parts_list}
+        return [p for p in self.parts_list if p.name not in consumed]
+
+    def needs_surrogates(self) -> bool:
+        return any(generator_class(p.generator).needs_surrogates for p in self.parts_list)
 
     # ---- stages ----------------------------------------------------------------------------
 
     def prepare(self) -> None:
         from datacentric.data.stages import prepare
 
-        prepare(self.config.dataset, self.prepared, paths.raw_dir())
+        prepare(self.config.dataset, self.prepared, paths.raw_dir(), progress=False)
 
     def split(self) -> None:
         from datacentric.data.stages import split
 
         c = self.config
-        ratio = parse_ratio(c.split.ratio)
+        sliced = [p for p in self.parts_list if p.share is not None]
         common = dict(seed=c.seed, stratify=c.split.stratify, limit=c.split.limit, progress=False)
-        split(self.prepared / "train", self.root / "split", ratio, **common)
+        split(self.prepared / "train", self.root / "split", [p.share for p in sliced],
+              parts=tuple(p.name for p in sliced), **common)
         # the whole subset as one clean store: the baseline's training set and the surrogates' data
         split(self.prepared / "train", self.root / "subset", [1.0, 0.0, 0.0], **common)
 
@@ -64,57 +90,60 @@ class Run:
 
         recipe = load_recipe(settings.recipe, epochs=settings.epochs)
         recipe = dataclasses.replace(recipe, seed=recipe.seed + self.config.seed)
-        train_zoo(store, load_zoo(settings.zoo), recipe, out, device=self.device, eval_store=eval_store, resume=True)
+        train_zoo(store, load_zoo(settings.zoo), recipe, out, device=self.device, eval_store=eval_store, resume=True,
+                  progress=False)
 
     def surrogates(self) -> None:
         from datacentric.attacks.surrogates import require_training_data
 
         require_training_data(self.root / "subset" / "clean")
-        self._train(self.config.surrogates, self.root / "subset" / "clean", self.surrogate_dir)
+        if self.needs_surrogates():
+            self._train(self.config.surrogates, self.root / "subset" / "clean", self.surrogate_dir)
         self._train(self.config.evaluation, self.root / "subset" / "clean", self.root / "models" / "evaluation")
 
-    def attack(self) -> None:
-        from datacentric.attacks.stage import attack
+    def parts(self) -> None:
+        from datacentric.parts.transform import default_workers, progress_line, transform_with_workers
 
-        c = self.config
-        part = self.root / "split" / "adversarial"
-        if len(Store(part)) == 0:
-            return
-        config = dataclasses.replace(c.attack, batch_size=64 if self.device.type == "cpu" else c.attack.batch_size)
-        store = attack(part, self.root / "parts" / "adversarial", self.surrogate_dir, config,
-                       seed=c.seed, device=self.device, holdout=self.root / "models" / "evaluation")
-        extra = store.manifest["extra"]
-        print(f"  attack: surrogate ensemble error {extra['whitebox_error']['ensemble']['adversarial']:.3f} "
-              f"(clean {extra['whitebox_error']['ensemble']['clean']:.3f}); held-out error "
-              + ", ".join(f"{k} {v['adversarial']:.3f} (clean {v['clean']:.3f})"
-                          for k, v in extra.get("transfer_error", {}).items())
-              + f"; budget use {extra['budget_use']}", file=sys.stderr)
-
-    def corrupt(self) -> None:
-        from datacentric.corruptions.suites import load_suite
-        from datacentric.corruptions.stage import corrupt
-        from datacentric.parallel import default_workers
-
-        part = self.root / "split" / "corrupted"
-        if len(Store(part)) == 0:
-            return
-        c = self.config
-        corrupt(part, self.root / "parts" / "corrupted", load_suite(c.corrupt.suite), seed=c.seed,
-                workers=c.corrupt.workers or default_workers(), progress=False)
+        for part in self.ordered_parts():
+            source = self.part_input(part)
+            if len(Store(source)) == 0:
+                continue  # a zero share: nothing to make
+            needs = generator_class(part.generator).needs_surrogates
+            context = PartContext(seed=self.config.seed, device=self.device,
+                                  surrogates=self.surrogate_dir if needs else None,
+                                  holdout=self.root / "models" / "evaluation" if needs else None)
+            started = time.perf_counter()
+            store = transform_with_workers(part.workers or default_workers(part.generator, self.device),
+                                           input_store=source, out_dir=self.root / "parts" / part.name,
+                                           generator=part.generator, settings=part.settings, context=context,
+                                           soft_label=part.soft_label, progress=True)
+            print(f"  part {part.name} ({part.generator}, {len(store)} images, {time.perf_counter() - started:.1f} s)"
+                  + (f": {progress_line(store)}" if progress_line(store) else ""), flush=True)
 
     def assemble(self) -> None:
-        """The enhanced store: clean part + adversarial and corrupted outputs, shuffled, same size as the subset."""
-        pieces = [self.root / "split" / "clean", self.root / "parts" / "adversarial", self.root / "parts" / "corrupted"]
-        stores = [Store(p) for p in pieces if (p / "manifest.json").exists() and len(Store(p))]
-        samples = Samples.concat([s.load() for s in stores])
+        """The enhanced store: the assembled parts' outputs, shuffled; the same size as the subset."""
+        stores = [Store(self.root / "parts" / p.name) for p in self.assembled_parts()
+                  if (self.root / "parts" / p.name / "manifest.json").exists()]
+        stores = [s for s in stores if len(s)]
+        if not stores:
+            raise DatacentricError("the enhanced set has no samples: every part is empty")
+        samples = Samples.concat([s.load() for s in stores], num_classes=stores[0].num_classes)
         order = np.random.default_rng(self.config.seed).permutation(len(samples))
         config = {"parts": {str(s.root): s.manifest["config_hash"] for s in stores}}
         info = StoreInfo(self.config.dataset, "assemble", tuple(stores[0].class_names), config, self.config.seed)
-        write_store(self.root / "enhanced", info, samples.select(order), shard_size=5000, progress=False)
+        write_store(self.root / "enhanced", info, samples.select(order), shard_size=ASSEMBLED_SHARD_SIZE)
 
     def train(self) -> None:
         for name, store in (("baseline", self.root / "subset" / "clean"), ("enhanced", self.root / "enhanced")):
             self._train(self.config.targets, store, self.root / "models" / name)
+
+    def seen_corruptions(self) -> set[str]:
+        """Corruption functions the enhanced set contains: the benchmark splits P_cor by them."""
+        seen = set()
+        for part in self.parts_list:
+            if (self.root / "parts" / part.name / "manifest.json").exists():
+                seen |= generator_class(part.generator).seen_corruptions(part.settings)
+        return seen
 
     def benchmark(self) -> None:
         from datacentric.benchmark.build import build
@@ -122,17 +151,17 @@ class Run:
         from datacentric.models.io import load_model
 
         build(self.prepared / "test", self.root / "bench", self.root / "models" / "evaluation", self.config.benchmark,
-              surrogates=[self.surrogate_dir], device=self.device)
+              surrogates=[self.surrogate_dir] if self.needs_surrogates() else [], device=self.device)
         results = {}
         members = load_zoo(self.config.targets.zoo)
-        with tqdm(total=2 * len(members), desc="benchmark", unit="model", file=sys.stderr, dynamic_ncols=True) as bar:
+        seen = self.seen_corruptions()
+        with bar(total=2 * len(members), desc="benchmark", unit="model") as progress:
             for member in members:
                 by_set = {}
                 for name in ("baseline", "enhanced"):
                     model, _ = load_model(self.root / "models" / name / member.name / "model.pt", self.device)
-                    by_set[name] = evaluate(model, self.root / "bench", self.device, seed=self.config.seed,
-                                            training_suite=self.config.corrupt.suite)
-                    bar.update(1)
+                    by_set[name] = evaluate(model, self.root / "bench", self.device, seed=self.config.seed, seen=seen)
+                    progress.update(1)
                 add_corruption_errors(by_set["enhanced"], by_set["baseline"])
                 add_corruption_errors(by_set["baseline"], by_set["baseline"])
                 results[member.name] = by_set
@@ -140,12 +169,15 @@ class Run:
 
     def report(self) -> None:
         from datacentric.benchmark import report
+        from datacentric.parts.preview import preview_parts
 
         results = json.loads((self.root / "results.json").read_text())
         context = {"pipeline": dataclasses.asdict(self.config), "enhanced_store": str(self.root / "enhanced"),
+                   "parts": [dataclasses.asdict(p) for p in self.parts_list],
                    "bench": json.loads((self.root / "bench" / "bench.json").read_text()),
                    "mce_baseline": "the clean-trained model of the same architecture"}
         report.write(report.compare(results, context=context), self.root)
+        preview_parts(self.root / "parts", [p.name for p in self.ordered_parts()], self.root / "parts.png")
 
     def export(self) -> None:
         from datacentric.data.export import export_competition
@@ -161,6 +193,8 @@ def run(config: PipelineConfig, *, start: str | None = None, until: str | None =
             raise DatacentricError(f"unknown stage '{name}'; stages: {', '.join(STAGES)}")
     first = STAGES.index(start) if start else 0
     last = STAGES.index(until) if until else len(STAGES) - 1
+    if first > last:
+        raise DatacentricError(f"--from {STAGES[first]} comes after --until {STAGES[last]}: no stage would run")
     pipeline = Run(config)
     pipeline.root.mkdir(parents=True, exist_ok=True)
     write_json_atomic(pipeline.root / "pipeline.json", dataclasses.asdict(config), sort_keys=False)

@@ -6,7 +6,7 @@ import torch
 
 from datacentric.benchmark import metrics
 from datacentric.benchmark.build import BenchConfig, build
-from datacentric.benchmark.run import evaluate, seen_in_training
+from datacentric.benchmark.run import evaluate, seen_in_training, suite_functions
 from datacentric.data.samples import Samples
 from datacentric.data.store import StoreInfo, write_store
 from datacentric.errors import DatacentricError
@@ -81,9 +81,9 @@ def test_training_data_and_shared_models_are_refused(tmp_path, cifar4k, trained_
 
 def test_seen_corruptions_are_those_the_training_suite_applies():
     config = {"suites": ["cifar10c", "mtlat4"]}
-    paper14 = {name for name, seen in seen_in_training(config, "paper14").items() if seen}
+    paper14 = {name for name, seen in seen_in_training(config, suite_functions("paper14")).items() if seen}
     assert paper14 == {"gaussian_noise", "motion_blur", "snow", "frost", "elastic", "pixelate", "jpeg",
                        "gaussian_blur", "saturate"}
-    light = seen_in_training(config, "cifar10c-light")
+    light = seen_in_training(config, suite_functions("cifar10c-light"))
     assert {name for name, seen in light.items() if not seen} == {"occlusion", "colour_distortion", "translation",
                                                                  "rotation"}

@@ -47,9 +47,10 @@ def copy_prepared(prepared, target):
 def test_smoke_pipeline_runs_every_stage(tmp_path, prepared):
     data = copy_prepared(prepared, tmp_path)
     result = enhance(data)
-    for stage in ("prepare", "split", "surrogates", "attack", "corrupt", "assemble", "train", "benchmark", "report",
-                  "export"):
+    for stage in STAGES:
         assert f"stage {stage}" in result.stdout
+    for part in ("clean", "adversarial", "corrupted"):  # the ratio shorthand's three parts
+        assert f"part {part}" in result.stdout
     run = data / "runs" / "smoke"
     report = json.loads((run / "report.json").read_text())
     entry = report["architectures"]["cifar_resnet8-s0"]
@@ -70,11 +71,11 @@ def test_smoke_pipeline_runs_every_stage(tmp_path, prepared):
     assert timings["total"] == pytest.approx(sum(timings["stages"].values()))
 
 
-def test_a_run_interrupted_in_the_attack_stage_ends_with_the_same_report(tmp_path, prepared):
+def test_a_run_interrupted_in_the_parts_stage_ends_with_the_same_report(tmp_path, prepared):
     whole = copy_prepared(prepared, tmp_path / "whole")
     enhance(whole)
     broken = copy_prepared(prepared, tmp_path / "broken")
-    enhance(broken, "--until", "attack")
+    enhance(broken, "--until", "parts")
     attack_store = broken / "runs" / "smoke" / "parts" / "adversarial"
     manifest = json.loads((attack_store / "manifest.json").read_text())
     manifest["complete"], manifest["shards"] = False, {}  # as if killed before its shard was recorded

@@ -1,0 +1,1 @@
+"""Part generators: the registry, the shared transform loop, and one module per method."""

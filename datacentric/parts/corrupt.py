@@ -1,0 +1,56 @@
+"""`corruption`: one common corruption per image, drawn uniformly from a training suite (paper 004's corrupted part)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from datacentric.corruptions.apply import SuiteRunner
+from datacentric.corruptions.suites import load_suite
+from datacentric.data.samples import Samples, distances
+from datacentric.errors import DatacentricError
+from datacentric.parts.registry import PartGenerator, register
+
+
+@dataclass(frozen=True)
+class CorruptionSettings:
+    suite: str = "paper14"  # a training suite (datacentric/corruptions/suites.py) or a suite .toml file
+
+
+_runners: dict[str, SuiteRunner] = {}  # per process: a suite's corruptions are built once
+
+
+@register("corruption", CorruptionSettings)
+class Corruption(PartGenerator):
+    """One corruption per image from a training suite, parameters drawn per sample (paper 004's corrupted part)."""
+
+    kind = "corrupted"
+    process_parallel = True
+    paper = "004"
+
+    def __init__(self, settings, context):
+        super().__init__(settings, context)
+        self.suite = load_suite(settings.suite)
+        if self.suite.kind != "training":
+            raise DatacentricError(f"suite '{self.suite.name}' is an evaluation suite; the corruption generator "
+                                   "takes a training suite")
+
+    @classmethod
+    def seen_corruptions(cls, settings) -> set[str]:
+        return {entry.function for entry in load_suite(settings.suite).entries}
+
+    def provenance(self) -> dict:
+        return {"suite": self.suite.to_dict()}  # a user suite file's content, not only its name
+
+    def generate(self, inputs: Samples, positions: np.ndarray) -> Samples:
+        part = inputs.select(positions)
+        key = repr(self.suite.to_dict())
+        if key not in _runners:
+            _runners[key] = SuiteRunner(self.suite)
+        runner = _runners[key]
+        images, names, severities = runner.corrupt_training(part.images, part.source_index, self.context.seed)
+        l2, linf = distances(part.images, images)
+        return dataclasses.replace(part, images=images, kind=np.full(len(part), self.kind), corruption=names,
+                                   severity=severities, l2=l2, linf=linf)
