@@ -15,7 +15,7 @@ Task = TypeVar("Task")
 Result = TypeVar("Result")
 
 
-def _limit_threads(threads: int) -> None:
+def limit_threads(threads: int) -> None:
     """Pool initializer: one core's worth of threads per process, so processes do not fight over cores.
     (OpenCV stays single-threaded from import on, see corruptions/ops.py: reconfiguring its pool in
     a forked child deadlocks.)"""
@@ -52,7 +52,7 @@ def map_unordered(fn: Callable[[Task], Result], tasks: Iterable[Task], *, worker
             return
         # fork: workers inherit the loaded modules at once; they run numpy/imgaug/cv2 code only
         context = multiprocessing.get_context("fork")
-        initializer = (_limit_threads, (threads_per_worker,)) if threads_per_worker else (None, ())
+        initializer = (limit_threads, (threads_per_worker,)) if threads_per_worker else (None, ())
         with context.Pool(processes=min(workers, len(tasks)), initializer=initializer[0],
                           initargs=initializer[1]) as pool:
             for task_size, result in pool.imap_unordered(_Sized(fn), [(sizes[id(t)], t) for t in tasks]):

@@ -98,7 +98,7 @@ PAPER14 = Suite("paper14", "training", (
     Entry("pixelate", "pixelate", {"scale": [0.6, 0.85]}),
 ))
 
-# Hendrycks & Dietterich's CIFAR-10-C parameters (REFERENCE.md §4), plus the four extra corruptions.
+# Hendrycks & Dietterich's CIFAR-10-C parameters (ICLR 2019, their public make_cifar_c.py), plus the four extra corruptions.
 CIFAR10C = Suite("cifar10c", "evaluation", (
     Entry("gaussian_noise", "gaussian_noise", severities=_severities(sigma=[0.04, 0.06, 0.08, 0.09, 0.10])),
     Entry("shot_noise", "shot_noise", severities=_severities(photons=[500, 250, 100, 75, 50])),
@@ -141,7 +141,7 @@ MTLAT4 = Suite("mtlat4", "evaluation", (
 ))
 
 # A training suite of the CIFAR-10-C corruptions at their three lightest severities (drawn uniformly),
-# after the competition team that trained on all ImageNet-C corruptions at severity 2 (REFERENCE.md §2).
+# after the competition team that trained on all ImageNet-C corruptions at severity 2 (the competition's public write-ups).
 CIFAR10C_LIGHT = Suite("cifar10c-light", "training", tuple(
     Entry(e.name, e.function, severities=e.severities[:3]) for e in CIFAR10C.entries))
 

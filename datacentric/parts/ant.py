@@ -37,7 +37,7 @@ class AdversarialNoiseSettings:
     variant: str = "1x1"  # "1x1" or "3x3" (the second convolution's kernel)
     eps: float | None = None  # L2 size of δ over C·H·W values in [0, 1]; None: the paper's ε scaled by √(values)
     iterations: int = 1000  # generator training steps (the public code: up to 1,000 per generator)
-    batch_size: int = 64  # images per training step
+    train_batch_size: int = 64  # images per generator training step (changes the trained generator)
     lr: float = 1e-4  # Adam (paper)
     width: int = 20  # hidden channels (paper)
 
@@ -46,8 +46,8 @@ class AdversarialNoiseSettings:
             raise ValueError(f"variant must be one of {sorted(PAPER_EPS)}, got '{self.variant}'")
         if self.eps is not None and not (math.isfinite(self.eps) and self.eps >= 0):
             raise ValueError(f"eps must be finite and non-negative, got {self.eps}")
-        if self.iterations < 0 or self.batch_size < 1 or not self.lr > 0 or self.width < 1:
-            raise ValueError("iterations ≥ 0, batch_size ≥ 1, lr > 0 and width ≥ 1 are required")
+        if self.iterations < 0 or self.train_batch_size < 1 or not self.lr > 0 or self.width < 1:
+            raise ValueError("iterations ≥ 0, train_batch_size ≥ 1, lr > 0 and width ≥ 1 are required")
 
     def resolved_eps(self, values: int) -> float:
         """ε for images of `values` = C·H·W numbers: the paper's ImageNet ε scaled by √(values ratio)
@@ -125,7 +125,7 @@ class AdversarialNoise(PartGenerator):
         images, labels = torch.from_numpy(source.images), torch.from_numpy(np.asarray(source.labels, np.int64))
         losses = []
         for _ in range(self.settings.iterations):
-            pick = torch.randint(len(images), (min(self.settings.batch_size, len(images)),), generator=draws)
+            pick = torch.randint(len(images), (min(self.settings.train_batch_size, len(images)),), generator=draws)
             x = images[pick].to(device).permute(0, 3, 1, 2).float().div(255)
             noise = torch.randn(x.shape, generator=draws).to(device)
             delta = project(x, self.generator(noise), self.eps)
@@ -134,7 +134,7 @@ class AdversarialNoise(PartGenerator):
             optimizer.zero_grad(set_to_none=True)
             (-loss).backward()
             optimizer.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
         self.generator.cpu().eval()
         tail = max(1, len(losses) // 10)
         return {"eps": self.eps, "iterations": self.settings.iterations,

@@ -20,7 +20,6 @@ class Clean(PartGenerator):
     """The source images, unchanged."""
 
     kind = "clean"
-    process_parallel = True
 
     def generate(self, inputs: Samples, positions: np.ndarray) -> Samples:
         return inputs.select(positions)

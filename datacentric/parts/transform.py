@@ -22,7 +22,8 @@ import torch
 from datacentric.data.samples import Samples
 from datacentric.data.store import Store, StoreInfo, shard_plan
 from datacentric.errors import DatacentricError
-from datacentric.parts.registry import PartContext, create_generator
+from datacentric.parallel import limit_threads
+from datacentric.parts.registry import PartContext, create_generator, generator_class
 from datacentric.progress import bar
 
 DEFAULT_SHARD_SIZE = 500
@@ -98,14 +99,15 @@ def transform(input_store: Path, out_dir: Path, generator: str, settings, *, con
 
 def _worker(arguments: tuple) -> None:
     kwargs, index, count, threads = arguments
-    torch.set_num_threads(threads)
+    limit_threads(threads)
     transform(**kwargs, shard_index=index, num_shards=count)
 
 
 def transform_with_workers(workers: int, **kwargs) -> Store | None:
-    """`transform` in `workers` local processes, each on its share of the shards (spawned: a forked child
-    of a process that has run torch's thread pool can deadlock); None when this process is one share of a
-    distributed run and others still have shards to write."""
+    """`transform` in `workers` local processes, each on its share of the shards; None when this process is
+    one share of a distributed run and others still have shards to write. Generators that run numpy code
+    only fork (cheap); torch generators spawn, since a forked child of a process that has run torch's
+    thread pool can deadlock in it."""
     if workers <= 1:
         return transform(**kwargs)
     if kwargs.pop("shard_index", None) is not None or kwargs.pop("num_shards", None) is not None:
@@ -115,7 +117,8 @@ def transform_with_workers(workers: int, **kwargs) -> Store | None:
     _, samples, maker, _ = open_part(**{k: v for k, v in kwargs.items() if k in setup_keys})
     maker.setup(samples)  # once, here: a trained noise generator is saved for the workers to load
     kwargs["overwrite"] = False  # the store exists now; the workers resume it
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+    method = "fork" if generator_class(kwargs["generator"]).process_parallel else "spawn"
+    with multiprocessing.get_context(method).Pool(workers) as pool:
         pool.map(_worker, [(kwargs, i, workers, threads) for i in range(workers)])
     store = Store(kwargs["out_dir"], require_complete=False)
     if not store.manifest.get("complete"):
@@ -126,7 +129,6 @@ def transform_with_workers(workers: int, **kwargs) -> Store | None:
 def default_workers(generator: str, device: torch.device) -> int:
     """Processes for a generator on this machine: all cores for numpy work, one (with all threads) for torch."""
     from datacentric.parallel import default_workers as cores
-    from datacentric.parts.registry import generator_class
 
     return cores() if generator_class(generator).process_parallel and device.type == "cpu" else 1
 

@@ -41,3 +41,69 @@ def test_surrogates_configured_like_the_targets_are_the_baseline_models():
     assert Run(config).surrogate_dir == Run(config).root / "models" / "baseline"
     separate = dataclasses.replace(config, surrogates=ZooSettings("cpu-surrogates"))
     assert Run(separate).surrogate_dir == Run(separate).root / "models" / "surrogates"
+
+
+GOOD_PARTS = '''
+[[parts]]
+name = "clean"
+share = 0.5
+generator = "clean"
+
+[[parts]]
+name = "noisy"
+share = 0.5
+generator = "gaussian_noise"
+[parts.settings]
+sigma = 0.1
+'''
+
+
+def test_parts_tables_load_and_the_ratio_is_shorthand_for_the_classic_three(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text('name = "mine"\n' + GOOD_PARTS)
+    parts = load_pipeline(path).enhanced_parts()
+    assert [(p.name, p.generator, p.share) for p in parts] == [("clean", "clean", 0.5), ("noisy", "gaussian_noise", 0.5)]
+    assert parts[1].settings.sigma == 0.1
+    classic = load_pipeline(pipelines_dir() / "cifar10.toml").enhanced_parts()
+    assert [(p.name, p.generator) for p in classic] == [("clean", "clean"), ("adversarial", "transfer_attack"),
+                                                        ("corrupted", "corruption")]
+    assert [p.share for p in classic] == pytest.approx([0.2, 0.4, 0.4])
+
+
+BAD_PARTS = {
+    "unknown generator": (GOOD_PARTS.replace('"gaussian_noise"', '"blur_everything"'), "unknown part generator"),
+    "shares": (GOOD_PARTS.replace("share = 0.5\ngenerator = \"clean\"", "share = 0.3\ngenerator = \"clean\""),
+               "add up to 0.8"),
+    "negative sigma": (GOOD_PARTS.replace("sigma = 0.1", "sigma = -0.1"), "non-negative"),
+    "negative eps": (GOOD_PARTS.replace('generator = "gaussian_noise"\n[parts.settings]\nsigma = 0.1',
+                                        'generator = "tlat"\n[parts.settings]\neps_max = -0.1'), "eps_max"),
+    "missing input": (GOOD_PARTS + '\n[[parts]]\nname = "mixed"\ninput = "nowhere"\ngenerator = "mixup"\n',
+                      "is not a part"),
+    "cycle": (GOOD_PARTS + '\n[[parts]]\nname = "a"\ninput = "b"\ngenerator = "mixup"\n'
+              '\n[[parts]]\nname = "b"\ninput = "a"\ngenerator = "mixup"\n', "cycle"),
+    "soft label": (GOOD_PARTS.replace('generator = "clean"', 'generator = "clean"\nsoft_label = [0, 0]'),
+                   "sums to a positive number"),
+    "share and input": (GOOD_PARTS.replace('generator = "clean"', 'generator = "clean"\ninput = "noisy"'),
+                        "either a share"),
+    "fed twice": (GOOD_PARTS + '\n[[parts]]\nname = "a"\ninput = "noisy"\ngenerator = "mixup"\n'
+                  '\n[[parts]]\nname = "b"\ninput = "noisy"\ngenerator = "mixup"\n', "more than one part"),
+    "name escapes": (GOOD_PARTS.replace('name = "noisy"', 'name = "../x"'), "part name"),
+    "unknown setting": (GOOD_PARTS.replace("sigma = 0.1", "sigmaa = 0.1"), "sigmaa"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PARTS))
+def test_bad_part_definitions_stop_with_one_line_before_any_work(tmp_path, case):
+    import subprocess
+    import sys
+
+    text, message = BAD_PARTS[case]
+    path = tmp_path / "bad.toml"
+    path.write_text('name = "bad"\n' + text)
+    with pytest.raises(DatacentricError, match=message):
+        load_pipeline(path)
+    data = tmp_path / "data"
+    result = subprocess.run([sys.executable, "-m", "datacentric", "enhance", str(path)], capture_output=True, text=True,
+                            env={**__import__("os").environ, "DATACENTRIC_DATA": str(data)})
+    assert result.returncode == 2 and result.stderr.startswith("error:") and len(result.stderr.splitlines()) == 1
+    assert not data.exists()  # nothing written

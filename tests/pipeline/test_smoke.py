@@ -86,3 +86,26 @@ def test_a_run_interrupted_in_the_parts_stage_ends_with_the_same_report(tmp_path
         first, second = (Store(d / "runs" / "smoke" / store).load() for d in (whole, broken))
         assert np.array_equal(first.images, second.images) and np.array_equal(first.labels, second.labels), store
     assert (broken / "runs" / "smoke" / "report.md").read_text() == (whole / "runs" / "smoke" / "report.md").read_text()
+
+
+@pytest.mark.parametrize("pipeline", ["smoke-iat", "smoke-ant"])
+def test_method_pipelines_run_end_to_end(tmp_path, prepared, pipeline):
+    """IAT's chained parts (mixup of clean and of attacked images) and ANT's trained noise, end to end."""
+    data = copy_prepared(prepared, tmp_path)
+    env = {**os.environ, "DATACENTRIC_DATA": str(data)}
+    result = subprocess.run([sys.executable, "-m", "datacentric", "enhance",
+                             os.path.join(REPO, "pipelines", f"{pipeline}.toml")], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = data / "runs" / pipeline
+    enhanced = Store(run / "enhanced").load()
+    assert len(enhanced) == 300 and enhanced.soft_labels is not None or pipeline == "smoke-ant"
+    np.testing.assert_allclose(enhanced.with_soft_labels(10).soft_labels.sum(1), 1, atol=1e-5)
+    report = json.loads((run / "report.json").read_text())
+    assert {"baseline", "enhanced", "difference"} <= set(report["architectures"]["cifar_resnet8-s0"])
+    assert (run / "parts.png").stat().st_size > 2000
+    if pipeline == "smoke-iat":  # the attacked part is an intermediate: only its mixed output is in the set
+        assert set(enhanced.kind) == {"mixup"} and (enhanced.target_class >= -1).all()
+        assert len(Store(run / "parts" / "adversarial")) == 150
+    else:
+        assert set(enhanced.kind) == {"clean", "adversarial_noise"}
+        assert (run / "parts" / "ant" / "noise_generator.pt").exists()

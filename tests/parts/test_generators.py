@@ -1,0 +1,171 @@
+"""Every registered part generator on real CIFAR-10 images: shapes, budgets, label rows, provenance, and the
+same bytes for any worker count, shard size and batch size, and after a kill."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from datacentric.data.samples import Samples
+from datacentric.data.store import Store, StoreInfo, write_store
+from datacentric.errors import DatacentricError
+from datacentric.parts.registry import GENERATORS, PartContext, _load_all, list_generators, make_settings
+from datacentric.parts.transform import transform, transform_with_workers
+from tests.attacks.test_stage import write_zoo_dir
+
+_load_all()
+CPU = torch.device("cpu")
+COUNT = 48
+# small settings per generator (the defaults are the papers' and run longer); settings with a batch size get two
+SMALL = {
+    "clean": {},
+    "transfer_attack": {"iterations": 2, "combine": "linf", "target": "random", "batch_size": 16},
+    "corruption": {"suite": "cifar10c-light"},
+    "tlat": {"eps_max": 8 / 255, "label_weight": 0.3, "batch_size": 16},
+    "mixup": {"alpha": 0.4},
+    "gaussian_noise": {"sigmas": [0.04, 0.1]},
+    "speckle_noise": {},
+    "adversarial_noise": {"eps": 3.0, "iterations": 3, "train_batch_size": 8},
+}
+
+
+def test_every_registered_generator_has_small_settings_here_and_a_methods_section():
+    from pathlib import Path
+
+    methods = (Path(__file__).resolve().parents[2] / "docs" / "METHODS.md").read_text()
+    assert set(SMALL) == set(GENERATORS)
+    for entry in list_generators():
+        assert entry["summary"] and f"`{entry['name']}`" in methods, entry["name"]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, cifar4k, trained_models):
+    folder = tmp_path_factory.mktemp("parts")
+    x, y = cifar4k
+    index = np.arange(3000, 3000 + COUNT)
+    info = StoreInfo("cifar10", "split", tuple(str(i) for i in range(10)), {"part": "any"}, 0)
+    write_store(folder / "input", info, Samples.clean(x[index], y[index], index), shard_size=100)
+    write_zoo_dir(folder / "surrogates", {"cifar_vgg_small-s0": trained_models["cifar_vgg_small"],
+                                          "cifar_resnet8-s0": trained_models["cifar_resnet8"]})
+    return folder
+
+
+def make(setup, name, out, *, settings=None, workers=1, shard_size=20, input_store=None, **kwargs):
+    context = PartContext(seed=3, device=CPU, surrogates=setup / "surrogates")
+    return transform_with_workers(workers, input_store=input_store or setup / "input", out_dir=setup / out,
+                                  generator=name, settings=make_settings(name, settings or SMALL[name]),
+                                  context=context, shard_size=shard_size, progress=False, **kwargs)
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_generator_output_is_well_formed_and_the_same_for_any_workers_shards_and_batches(setup, name):
+    source = Store(setup / "input").load()
+    store = make(setup, name, f"{name}-a")
+    out = store.load()
+    assert out.images.shape == source.images.shape and out.images.dtype == np.uint8
+    assert np.array_equal(out.source_index, source.source_index)
+    if out.soft_labels is not None:
+        np.testing.assert_allclose(out.soft_labels.sum(1), 1, atol=1e-5)
+        assert (out.soft_labels >= 0).all() and np.array_equal(out.soft_labels.argmax(1), out.labels)
+    if name != "clean":
+        assert (out.l2 > 0).mean() > 0.9, "most samples must change"
+    other = make(setup, name, f"{name}-b", workers=2, shard_size=48,
+                 settings={**SMALL[name], **({"batch_size": 5} if "batch_size" in SMALL[name] else {})}).load()
+    for field in ("images", "labels", "soft_labels", "partner_index", "mix_lambda", "target_class", "budget"):
+        assert np.array_equal(getattr(out, field), getattr(other, field), equal_nan=True) \
+            if getattr(out, field) is not None else getattr(other, field) is None, field
+
+
+@pytest.mark.parametrize("name", ["transfer_attack", "mixup", "adversarial_noise"])
+def test_a_killed_part_resumes_to_the_same_bytes(setup, name):
+    reference = make(setup, name, f"{name}-resume").load()
+    folder = setup / f"{name}-resume"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["shards"].pop("1")
+    manifest["complete"] = False  # as if killed before shard 1 was recorded
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    again = make(setup, name, f"{name}-resume").load()
+    assert np.array_equal(again.images, reference.images) and np.array_equal(again.labels, reference.labels)
+
+
+def test_tlat_budgets_targets_and_labels(setup):
+    out = Store(setup / "tlat-a").load() if (setup / "tlat-a").exists() else make(setup, "tlat", "tlat-a").load()
+    source = Store(setup / "input").load()
+    eps_max = SMALL["tlat"]["eps_max"]
+    assert (out.budget >= 0).all() and (out.budget <= eps_max).all() and out.budget.std() > 0
+    assert (out.linf <= out.budget + 0.5 / 255 + 1e-6).all()
+    assert (out.target_class != source.labels).all() and (out.target_class >= 0).all()
+    rows = np.arange(len(out))
+    weight = 0.3 * out.budget / eps_max
+    np.testing.assert_allclose(out.soft_labels[rows, out.target_class], weight, atol=1e-5)
+    np.testing.assert_allclose(out.soft_labels[rows, source.labels], 1 - weight, atol=1e-5)
+
+
+def test_mixup_partners_lambdas_and_pixels(setup):
+    out = make(setup, "mixup", "mixup-check").load()
+    source = Store(setup / "input").load()
+    by_index = {int(i): k for k, i in enumerate(source.source_index)}
+    assert set(out.partner_index) <= set(by_index) and len(set(out.partner_index)) == COUNT  # a permutation
+    assert ((out.mix_lambda >= 0) & (out.mix_lambda <= 1)).all() and out.mix_lambda.std() > 0
+    for k in range(COUNT):
+        own, partner, lam = source.images[k].astype(np.float32), source.images[by_index[out.partner_index[k]]], \
+            out.mix_lambda[k]
+        expected = np.clip(np.round(lam * own + (1 - lam) * partner.astype(np.float32)), 0, 255)
+        assert np.abs(out.images[k].astype(int) - expected.astype(int)).max() <= 1
+
+
+def test_mixup_of_an_attacked_part_is_iat_data(setup):
+    attacked = setup / "transfer_attack-a"
+    if not attacked.exists():
+        make(setup, "transfer_attack", "transfer_attack-a")
+    out = make(setup, "mixup", "iat", input_store=attacked).load()
+    assert out.soft_labels is not None and (out.target_class >= 0).all()  # the attack's provenance travels along
+
+
+def test_noise_budgets_are_the_sigmas_drawn(setup):
+    gaussian = make(setup, "gaussian_noise", "gaussian-check").load()
+    assert np.isclose(gaussian.budget[:, None], [0.04, 0.1]).any(1).all() and len(set(gaussian.budget)) == 2
+    speckle = make(setup, "speckle_noise", "speckle-check").load()
+    assert np.isclose(speckle.budget[:, None], [0.15, 0.2, 0.35, 0.45, 0.6]).any(1).all()
+
+
+def test_adversarial_noise_is_on_the_eps_sphere_and_its_generator_is_saved(setup):
+    out = make(setup, "adversarial_noise", "ant-check").load()
+    eps = SMALL["adversarial_noise"]["eps"]
+    assert (out.l2 <= eps + 0.5 / 255 * np.sqrt(3072) + 1e-5).all()
+    assert np.median(np.abs(out.l2 - eps)) < 0.2  # rounding to uint8 moves the norm a little
+    saved = torch.load(setup / "ant-check" / "noise_generator.pt", weights_only=True)
+    assert saved["identity"]["eps"] == eps and "state_dict" in saved
+    assert Store(setup / "ant-check").manifest["extra"]["generator_training"]["iterations"] == 3
+
+
+def test_a_part_label_rule_makes_soft_rows(setup):
+    out = make(setup, "clean", "smoothed", soft_label=(0.9, 0.01)).load()
+    source = Store(setup / "input").load()
+    rows = np.arange(len(out))
+    np.testing.assert_allclose(out.soft_labels[rows, source.labels], 0.91, atol=1e-6)
+    np.testing.assert_allclose(out.soft_labels.sum(1), 1, atol=1e-6)
+
+
+def test_an_invariant_break_writes_nothing(setup, monkeypatch):
+    from datacentric.parts.noise import GaussianNoise
+
+    original = GaussianNoise.generate
+
+    def broken(self, inputs, positions):
+        out = original(self, inputs, positions)
+        return dataclasses.replace(out, images=out.images[:-1], labels=out.labels[:-1],
+                                   source_index=out.source_index[:-1])
+
+    monkeypatch.setattr(GaussianNoise, "generate", broken)
+    with pytest.raises(DatacentricError, match="nothing was written"):
+        make(setup, "gaussian_noise", "broken")
+    assert Store(setup / "broken", require_complete=False).shard_ids == []
+
+
+def test_transform_refuses_another_config_in_the_same_folder(setup):
+    make(setup, "gaussian_noise", "refuse", settings={"sigma": 0.1})
+    with pytest.raises(DatacentricError, match="another config"):
+        make(setup, "gaussian_noise", "refuse", settings={"sigma": 0.2})
