@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATASET ?= cifar10
 
-.PHONY: install test enhance bench-store bench-corrupt bench-train bench-attack clean-data
+.PHONY: install test enhance bench-store bench-corrupt bench-train bench-attack bench-methods clean-data
 
 install: $(STAMP)
 
@@ -39,3 +39,6 @@ bench-train: install
 
 bench-attack: install
 	$(BIN)/python benchmarks/bench_attack.py
+
+bench-methods: install
+	$(BIN)/python benchmarks/bench_methods.py

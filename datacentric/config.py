@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -58,10 +59,20 @@ class TrainConfig:
     eval_batch_size: int = 512  # images per forward pass when evaluating
     bf16: bool = True  # bf16 autocast where the device computes bf16 natively (device.native_bf16)
     channels_last: bool = True  # memory format for conv speed
+    method: str = "standard"  # a training method of training/methods.py (`datacentric methods` lists them)
+    method_settings: dict = field(default_factory=dict)  # that method's settings (its defaults are the paper's)
 
     def __post_init__(self):
-        if self.epochs < 1 or self.batch_size < 2 or self.lr <= 0:
-            raise ValueError("epochs ≥ 1, batch_size ≥ 2 and lr > 0 are required")
+        if not (self.epochs >= 1 and self.batch_size >= 2 and math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError("epochs ≥ 1, batch_size ≥ 2 and a finite lr > 0 are required")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0 and 0 <= self.label_smoothing < 1):
+            raise ValueError("weight_decay ≥ 0 and label_smoothing in [0, 1) are required")
+        from datacentric.training.methods import create_method
+
+        try:
+            create_method(self.method, self.method_settings, num_classes=2)
+        except DatacentricError as error:
+            raise ValueError(str(error)) from None
         if self.schedule not in ("cosine", "constant"):
             raise ValueError(f"schedule must be 'cosine' or 'constant', got '{self.schedule}'")
 
@@ -69,9 +80,18 @@ class TrainConfig:
 def load_recipe(name: str, **overrides: Any) -> TrainConfig:
     """A named recipe from pipelines/recipes.toml, with overrides (None values ignored)."""
     recipes = read_toml(pipelines_dir() / "recipes.toml")
-    if name not in recipes:
-        raise DatacentricError(f"unknown training recipe '{name}'; known: {', '.join(recipes)}")
-    table = dict(recipes[name], **{k: v for k, v in overrides.items() if v is not None})
+    table, seen = {}, []
+    while name is not None:  # a recipe's `base` names the recipe it starts from
+        if name not in recipes:
+            raise DatacentricError(f"unknown training recipe '{name}'; known: {', '.join(recipes)}")
+        if name in seen:
+            raise DatacentricError(f"recipes {seen} name each other as base")
+        seen.append(name)
+        entry = dict(recipes[name])
+        name = entry.pop("base", None)
+        table = dict(entry, **table)
+    table = dict(table, **{k: v for k, v in overrides.items() if v is not None})
+    name = seen[0]
     return from_dict(TrainConfig, table, f"recipe '{name}'")
 
 

@@ -110,19 +110,28 @@ def card(
 def methods(
     as_json: bool = typer.Option(False, "--json", help="Print the list as JSON."),
 ) -> None:
-    """Every registered part generator with its paper, settings and defaults (`timm.list_models()` style)."""
+    """Every registered part generator and training method with its paper, settings and defaults
+    (`timm.list_models()` style)."""
     import json
 
     from datacentric.parts.registry import list_generators
+    from datacentric.training.methods import list_methods
 
-    generators = list_generators()
+    generators, methods_ = list_generators(), list_methods()
     if as_json:
-        typer.echo(json.dumps({"part_generators": generators}, indent=1, default=str))
+        typer.echo(json.dumps({"part_generators": generators, "training_methods": methods_}, indent=1, default=str))
         return
     typer.echo("Part generators (a pipeline's [[parts]] `generator`; settings go in [parts.settings]):")
     for entry in generators:
         paper = f" [paper {entry['paper']}]" if entry["paper"] else ""
         surrogates = " (attacks the surrogate ensemble)" if entry["needs_surrogates"] else ""
         typer.echo(f"\n  {entry['name']}{paper}{surrogates}\n    {entry['summary']}")
+        for key, value in entry["settings"].items():
+            typer.echo(f"    {key} = {value!r}")
+    typer.echo("\nTraining methods (a recipe's or [targets]' `method`, `datacentric train --method`; settings in "
+               "`method_settings`):")
+    for entry in methods_:
+        paper = f" [paper {entry['paper']}]" if entry["paper"] else ""
+        typer.echo(f"\n  {entry['name']}{paper}\n    {entry['summary']}")
         for key, value in entry["settings"].items():
             typer.echo(f"    {key} = {value!r}")

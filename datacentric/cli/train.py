@@ -22,17 +22,20 @@ def train(
     lr: Optional[float] = typer.Option(None, help="Override the recipe's peak learning rate."),
     soft_labels: Optional[bool] = typer.Option(None, "--soft-labels/--hard-labels", help="KL on soft labels."),
     label_smoothing: Optional[float] = typer.Option(None, help="Override the recipe's label smoothing."),
+    method: Optional[str] = typer.Option(None, help="A training method (`datacentric methods`) [default: the recipe's]."),
     eval_store: Optional[Path] = typer.Option(None, help="Report test accuracy on this store every epoch."),
     device: str = typer.Option("auto", help="auto, cpu or cuda[:N]."),
     resume: bool = typer.Option(False, help="Continue each member from its last epoch checkpoint."),
 ) -> None:
-    """Train every architecture of a zoo on a store (SGD + cosine; data held as device tensors)."""
+    """Train every architecture of a zoo on a store (SGD + cosine; data held as device tensors), with a
+    training method (standard, pgd_at, iat, mtlat, gnt, speckle, ant)."""
     from datacentric import device as devices
     from datacentric.config import load_recipe, load_zoo
     from datacentric.training.stage import train_zoo
 
     config = load_recipe(recipe, epochs=epochs, batch_size=batch_size, lr=lr, soft_labels=soft_labels,
-                         label_smoothing=label_smoothing)
+                         label_smoothing=label_smoothing, method=method,
+                         method_settings={} if method and method != load_recipe(recipe).method else None)
     saved = train_zoo(store, load_zoo(zoo), config, out, device=devices.resolve(device), eval_store=eval_store,
                       resume=resume, refuse_stale=resume)
     for name, path in saved.items():

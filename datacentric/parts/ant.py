@@ -50,9 +50,13 @@ class AdversarialNoiseSettings:
             raise ValueError("iterations ≥ 0, train_batch_size ≥ 1, lr > 0 and width ≥ 1 are required")
 
     def resolved_eps(self, values: int) -> float:
-        """ε for images of `values` = C·H·W numbers: the paper's ImageNet ε scaled by √(values ratio)
-        (the paper gives no CIFAR value; ε = 135 matches Gaussian noise of σ 0.5 at 224 px)."""
-        return self.eps if self.eps is not None else PAPER_EPS[self.variant] * math.sqrt(values / PAPER_VALUES)
+        return self.eps if self.eps is not None else paper_eps(self.variant, values)
+
+
+def paper_eps(variant: str, values: int) -> float:
+    """ε for images of `values` = C·H·W numbers: the paper's ImageNet ε scaled by √(values ratio)
+    (the paper gives no CIFAR value; ε = 135 matches Gaussian noise of σ 0.5 at 224 px)."""
+    return PAPER_EPS[variant] * math.sqrt(values / PAPER_VALUES)
 
 
 class NoiseGenerator(nn.Module):

@@ -11,7 +11,7 @@ from typing import Any
 
 from datacentric.attacks.engine import AttackConfig
 from datacentric.benchmark.build import BenchConfig
-from datacentric.config import from_dict, read_toml
+from datacentric.config import TrainConfig, from_dict, load_recipe, load_zoo, read_toml
 from datacentric.data.split import parse_ratio
 from datacentric.errors import DatacentricError
 from datacentric.parts.registry import generator_class, make_settings
@@ -42,6 +42,12 @@ class ZooSettings:
     zoo: str = "cpu-small"  # a zoo of pipelines/zoos.toml
     recipe: str = "cpu"  # a recipe of pipelines/recipes.toml
     epochs: int | None = None  # overrides the recipe's
+    method: str | None = None  # a training method (training/methods.py); overrides the recipe's
+    method_settings: dict | None = None  # that method's settings; override the recipe's
+
+    def train_config(self) -> "TrainConfig":
+        """The recipe with this zoo's overrides (checked: an unknown recipe or method fails here)."""
+        return load_recipe(self.recipe, epochs=self.epochs, method=self.method, method_settings=self.method_settings)
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,10 @@ def load_pipeline(path: Path) -> PipelineConfig:
         values["name"] = Path(path).stem
     config = from_dict(PipelineConfig, values, str(path))
     parse_ratio(config.split.ratio)
+    for section in ("surrogates", "evaluation", "targets"):  # zoos, recipes and methods known before any stage
+        settings = getattr(config, section)
+        load_zoo(settings.zoo)
+        settings.train_config()
     return config
 
 

@@ -18,7 +18,7 @@ import torch
 
 from datacentric import device as devices
 from datacentric import paths
-from datacentric.config import load_recipe, load_zoo
+from datacentric.config import load_zoo
 from datacentric.data.samples import Samples
 from datacentric.data.store import Store, StoreInfo, write_json_atomic, write_store
 from datacentric.errors import DatacentricError
@@ -88,7 +88,7 @@ class Run:
     def _train(self, settings, store: Path, out: Path, *, eval_store: Path | None = None) -> None:
         from datacentric.training.stage import train_zoo
 
-        recipe = load_recipe(settings.recipe, epochs=settings.epochs)
+        recipe = settings.train_config()
         recipe = dataclasses.replace(recipe, seed=recipe.seed + self.config.seed)
         train_zoo(store, load_zoo(settings.zoo), recipe, out, device=self.device, eval_store=eval_store, resume=True,
                   progress=False)

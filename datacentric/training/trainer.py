@@ -25,6 +25,7 @@ from datacentric.config import TrainConfig
 from datacentric.device import native_bf16
 from datacentric.training.augment import crop_flip, draw_augmentation
 from datacentric.training.evaluate import accuracy
+from datacentric.training.methods import StepRandom, create_method
 
 CHECKPOINT_FORMAT = "datacentric-checkpoint/1"
 
@@ -38,16 +39,6 @@ def learning_rate(config: TrainConfig, step: int, total_steps: int, steps_per_ep
         return config.lr
     progress = (step - warmup) / max(1, total_steps - warmup)
     return config.lr * 0.5 * (1 + math.cos(math.pi * progress))
-
-
-def loss_fn(logits: torch.Tensor, targets: torch.Tensor, config: TrainConfig) -> torch.Tensor:
-    """Cross-entropy on hard labels, or KL(targets ‖ softmax) on row-normalised soft labels (batchmean)."""
-    if targets.dtype == torch.long:
-        return F.cross_entropy(logits, targets, label_smoothing=config.label_smoothing)
-    soft = targets / targets.sum(dim=1, keepdim=True)
-    if config.label_smoothing:
-        soft = soft * (1 - config.label_smoothing) + config.label_smoothing / soft.shape[1]
-    return F.kl_div(F.log_softmax(logits.float(), dim=1), soft, reduction="batchmean")
 
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
@@ -90,6 +81,8 @@ def train(
     steps_per_epoch = count // config.batch_size if count >= config.batch_size else 1
     batch_size = min(config.batch_size, count)
     total_steps = steps_per_epoch * config.epochs
+    method = create_method(config.method, config.method_settings, num_classes=_num_classes(model, data, targets),
+                           label_smoothing=config.label_smoothing)
     start_epoch = 0
     if resume and checkpoint is not None and checkpoint.exists():
         state = torch.load(checkpoint, map_location=device, weights_only=True)
@@ -97,6 +90,7 @@ def train(
             raise ValueError(f"{checkpoint} was written with another training config")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        method.load_state_dict(state.get("method", {}))
         start_epoch = state["epoch"] + 1
         _truncate_metrics(metrics, start_epoch)
     elif metrics is not None and metrics.exists():
@@ -107,7 +101,7 @@ def train(
         order = torch.randperm(count, generator=generator)
         offsets, flips = draw_augmentation(count, config.crop_padding, generator)
         model.train()
-        started, seen = time.perf_counter(), 0
+        started, seen, forward_images, backward_images = time.perf_counter(), 0, 0, 0
         loss_sum, correct = torch.zeros((), device=device), torch.zeros((), device=device)
         bar = tqdm(total=steps_per_epoch * batch_size, desc=f"{desc} {epoch + 1}/{config.epochs}", unit="img",
                    file=sys.stderr, disable=not progress, leave=False, dynamic_ncols=True)
@@ -121,23 +115,27 @@ def train(
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(config, epoch * steps_per_epoch + step, total_steps, steps_per_epoch)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-                logits = model(batch)
-                loss = loss_fn(logits, target, config)
+                result = method.step(model, batch, target, StepRandom(config.seed, epoch, step, index))
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            result.loss.backward()
             optimizer.step()
-            loss_sum += loss.detach() * len(index)
-            hard = target if target.dtype == torch.long else target.argmax(1)
-            correct += (logits.argmax(1) == hard).sum()  # stays on the device: no sync per step
+            loss_sum += result.loss.detach() * len(index)
+            correct += (result.logits.argmax(1) == result.labels).sum()  # stays on the device: no sync per step
             seen += len(index)
+            forward_images += result.forward_images
+            backward_images += result.backward_images
             bar.update(len(index))
         bar.close()
         seconds = time.perf_counter() - started
         record = {"epoch": epoch + 1, "train_loss": float(loss_sum) / seen, "train_acc": 100 * float(correct) / seen,
                   "lr": optimizer.param_groups[0]["lr"], "seconds": round(seconds, 3),
-                  "images_per_s": round(seen / seconds, 1), "bf16": autocast}
+                  "images_per_s": round(seen / seconds, 1), "bf16": autocast, "method": config.method,
+                  "forward_images": forward_images, "backward_images": backward_images}
+        if not math.isfinite(record["train_loss"]):
+            raise ValueError(f"the training loss is {record['train_loss']} in epoch {epoch + 1}; nothing was saved "
+                             "(lower the learning rate)")
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, model, optimizer, epoch, config)
+            _save_checkpoint(checkpoint, model, optimizer, epoch, config, method)
         if evaluate is not None:
             record.update(evaluate(model))
         if metrics is not None:
@@ -150,11 +148,27 @@ def train(
     return model
 
 
-def _save_checkpoint(path: Path, model: nn.Module, optimizer, epoch: int, config: TrainConfig) -> None:
+def _save_checkpoint(path: Path, model: nn.Module, optimizer, epoch: int, config: TrainConfig, method) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    torch.save({"format": CHECKPOINT_FORMAT, "epoch": epoch, "config": asdict(config),
-                "model": model.state_dict(), "optimizer": optimizer.state_dict()}, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save({"format": CHECKPOINT_FORMAT, "epoch": epoch, "config": asdict(config),
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "method": method.state_dict()}, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed write (disk full) leaves no temporary behind
+
+
+def _num_classes(model: nn.Module, data: torch.Tensor, targets: torch.Tensor) -> int:
+    """The classes the model predicts (soft targets say it; otherwise one forward in eval mode, which leaves
+    BatchNorm's running statistics alone)."""
+    if targets.dtype != torch.long:
+        return targets.shape[1]
+    model.eval()
+    with torch.no_grad():
+        classes = model(data[:1].float().div(255)).shape[1]
+    model.train()
+    return classes
 
 
 def _truncate_metrics(metrics: Path | None, next_epoch: int) -> None:
