@@ -9,7 +9,8 @@ import sys
 from typing import Callable, Iterable, Iterator, TypeVar
 
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
+
+from datacentric.progress import bar
 
 Task = TypeVar("Task")
 Result = TypeVar("Result")
@@ -38,16 +39,15 @@ def map_unordered(fn: Callable[[Task], Result], tasks: Iterable[Task], *, worker
     threads in each process (and inline), since small per-image work only loses from them.
     """
     tasks = list(tasks)
-    bar = tqdm(total=total, initial=initial, desc=desc, unit=unit, file=sys.stderr, disable=not progress,
-               smoothing=0.1, dynamic_ncols=True)
+    progress_bar = bar(total=total, initial=initial, desc=desc, unit=unit, enabled=progress, smoothing=0.1)
     sizes = {id(task): size(task) for task in tasks}
-    with bar:
+    with progress_bar:
         if workers <= 1 or len(tasks) <= 1:
             limit = threadpool_limits(threads_per_worker) if threads_per_worker else contextlib.nullcontext()
             with limit:
                 for task in tasks:
                     result = fn(task)
-                    bar.update(sizes[id(task)])
+                    progress_bar.update(sizes[id(task)])
                     yield result
             return
         # fork: workers inherit the loaded modules at once; they run numpy/imgaug/cv2 code only
@@ -56,7 +56,7 @@ def map_unordered(fn: Callable[[Task], Result], tasks: Iterable[Task], *, worker
         with context.Pool(processes=min(workers, len(tasks)), initializer=initializer[0],
                           initargs=initializer[1]) as pool:
             for task_size, result in pool.imap_unordered(_Sized(fn), [(sizes[id(t)], t) for t in tasks]):
-                bar.update(task_size)
+                progress_bar.update(task_size)
                 yield result
 
 

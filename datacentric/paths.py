@@ -25,3 +25,21 @@ def split_dir(dataset: str) -> Path:
 def parts_dir(dataset: str) -> Path:
     """Outputs of the stages that transform a split's parts (corrupt, attack)."""
     return data_dir() / "parts" / dataset
+
+
+def portable(path: str | Path) -> str:
+    """A path as recorded in configs: relative to the data directory when inside it, so that a copied,
+    moved or symlinked data directory gives the same config hashes (and resumes)."""
+    try:
+        return str(Path(path).resolve().relative_to(data_dir().resolve()))
+    except ValueError:
+        return str(Path(path).resolve())
+
+
+def inside(parent: Path, child: Path) -> bool:
+    """Does `child` stay inside `parent` (after resolving '..' and links)?"""
+    try:
+        Path(child).resolve().relative_to(Path(parent).resolve())
+        return True
+    except ValueError:
+        return False

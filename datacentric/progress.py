@@ -11,7 +11,7 @@ def on_terminal() -> bool:
     return sys.stderr.isatty()
 
 
-def bar(*, total: int, desc: str, unit: str = "img", enabled: bool = True, **kwargs) -> tqdm:
+def bar(*, total: int | None, desc: str, unit: str = "img", enabled: bool = True, **kwargs) -> tqdm:
     """A tqdm bar on stderr, shown only when `enabled` and stderr is a terminal."""
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=not (enabled and on_terminal()),
-                dynamic_ncols=True, **kwargs)
+    kwargs.setdefault("dynamic_ncols", True)
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=not (enabled and on_terminal()), **kwargs)

@@ -53,8 +53,20 @@ class AttackConfig:
             raise ValueError(f"loss must be logit, ce or cw, got '{self.loss}'")
         if self.target not in ("none", "least_likely", "random"):
             raise ValueError(f"target must be none, least_likely or random, got '{self.target}'")
-        if self.iterations < 1 or self.linf_eps < 0 or self.l2_eps < 0:
-            raise ValueError("iterations ≥ 1 and non-negative budgets are required")
+        if self.iterations < 1 or self.batch_size < 1:
+            raise ValueError("iterations ≥ 1 and batch_size ≥ 1 are required")
+        if not (math.isfinite(self.linf_eps) and 0 <= self.linf_eps <= 1):
+            raise ValueError(f"linf_eps must lie in [0, 1] (pixel units), got {self.linf_eps}")
+        if not (math.isfinite(self.l2_eps) and self.l2_eps >= 0):
+            raise ValueError(f"l2_eps must be finite and non-negative, got {self.l2_eps}")
+        for name in ("linf_step", "l2_step"):
+            step = getattr(self, name)
+            if step is not None and not (math.isfinite(step) and step > 0):
+                raise ValueError(f"{name} must be a positive number, got {step}")
+        if not (math.isfinite(self.momentum) and self.momentum >= 0 and 0 <= self.di_probability <= 1
+                and self.ti_size >= 0 and self.ti_sigma > 0 and self.di_resize >= 1):
+            raise ValueError("momentum ≥ 0, di_probability in [0, 1], ti_size ≥ 0, ti_sigma > 0 and di_resize ≥ 1 "
+                             "are required")
 
     @property
     def steps(self) -> tuple[float, float]:

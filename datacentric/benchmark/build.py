@@ -23,6 +23,7 @@ from datacentric.data.samples import Samples, distances
 from datacentric.data.split import stratified_order
 from datacentric.data.store import Store, StoreInfo, write_json_atomic, write_store
 from datacentric.errors import DatacentricError
+from datacentric.paths import portable
 
 SETS = ("ori", "adv", "cor")
 
@@ -38,6 +39,25 @@ class BenchConfig:
     suites: tuple[str, ...] = ("cifar10c", "mtlat4")
     severities: tuple[int, ...] = (1, 2, 3, 4, 5)
     seed: int = 0
+
+    def __post_init__(self):
+        from datacentric.attacks.evaluation import NAMED
+
+        object.__setattr__(self, "attacks", tuple(self.attacks))
+        object.__setattr__(self, "suites", tuple(self.suites))
+        object.__setattr__(self, "severities", tuple(self.severities))
+        if self.clean_count < 1 or self.adv_count < 0 or self.cor_per_cell < 0 or self.seed < 0:
+            raise ValueError("clean_count ≥ 1, adv_count ≥ 0, cor_per_cell ≥ 0 and seed ≥ 0 are required")
+        unknown = [a for a in self.attacks if a not in NAMED and a != "cw_l2"]
+        if unknown or not self.attacks:
+            raise ValueError(f"unknown attacks {unknown}; known: {', '.join([*NAMED, 'cw_l2'])}")
+        for name in self.suites:
+            try:
+                get_suite(name)
+            except DatacentricError as error:
+                raise ValueError(str(error)) from None
+        if not set(self.severities) <= {1, 2, 3, 4, 5}:
+            raise ValueError("severities lie in 1..5")
 
 
 def require_test_split(store: Store) -> None:
@@ -75,9 +95,9 @@ def build(test_store: Path, out_dir: Path, evaluation: Path, config: BenchConfig
         raise DatacentricError(f"the benchmark needs {needed} test images, {test_store} has {len(samples)}")
     order = stratified_order(samples.labels, np.random.default_rng(config.seed))
     ensemble, members = load_ensemble(evaluation, device)
-    manifest = {"test_store": str(test_store), "test_hash": source.manifest["config_hash"],
+    manifest = {"test_store": portable(test_store), "test_hash": source.manifest["config_hash"],
                 "config": dataclasses.asdict(config), "evaluation_ensemble": members,
-                "evaluation_dir": str(evaluation), "surrogates_checked": [str(s) for s in surrogates]}
+                "evaluation_dir": portable(evaluation), "surrogates_checked": [portable(s) for s in surrogates]}
     info = lambda name: StoreInfo(source.manifest["dataset"], f"benchmark-{name}", tuple(source.class_names),  # noqa: E731
                                   manifest, config.seed)
     clean_part = samples.select(order[: config.clean_count])

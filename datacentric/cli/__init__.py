@@ -15,6 +15,15 @@ app = typer.Typer(
     help="Offline dataset enhancement for model robustness (paper 004's data-centric method).",
 )
 
+def at_least(minimum: int):
+    """An option callback: integers below `minimum` are one `error:` line (typer's own check prints a panel)."""
+    def check(context, parameter, value):
+        if value is not None and value < minimum:
+            raise DatacentricError(f"--{parameter.name.replace('_', '-')} must be at least {minimum}, got {value}")
+        return value
+    return check
+
+
 # Importing the command modules registers their commands on `app`.
 from datacentric.cli import attack as _attack  # noqa: E402,F401
 from datacentric.cli import corrupt as _corrupt  # noqa: E402,F401
@@ -31,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(exit_.code or 0) if not isinstance(exit_.code, str) else 1
     except DatacentricError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # permissions, disk full, missing files: the system's reason and the path
+        reason = error.strerror or str(error).splitlines()[0] or type(error).__name__
+        path = f": {error.filename}" if getattr(error, "filename", None) else ""
+        print(f"error: {reason}{path}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: finished shards are kept; re-run the same command to resume", file=sys.stderr)

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from datacentric import paths
-from datacentric.cli import app
+from datacentric.cli import app, at_least
 
 surrogates_app = typer.Typer(no_args_is_help=True, help="Surrogate ensembles for the transfer attack.")
 app.add_typer(surrogates_app, name="surrogates")
@@ -42,7 +42,7 @@ def attack(
     dataset: str = typer.Option("cifar10", help="A split dataset's name."),
     input: Optional[Path] = typer.Option(None, help="Input store [default: data/splits/<dataset>/adversarial]."),
     out: Optional[Path] = typer.Option(None, help="Output store [default: data/parts/<dataset>/adversarial]."),
-    iterations: int = typer.Option(300, help="Attack iterations (paper: 300)."),
+    iterations: int = typer.Option(300, callback=at_least(1), help="Attack iterations (paper: 300)."),
     combine: str = typer.Option("sum", help="sum (paper) | linf | l2 | split."),
     linf_eps: float = typer.Option(8 / 255, help="L∞ budget, [0, 1] pixel units."),
     l2_eps: float = typer.Option(1.0, help="L2 budget over all C·H·W values, [0, 1] units."),
@@ -56,12 +56,12 @@ def attack(
     ti_sigma: float = typer.Option(1.0, help="TI kernel sigma in pixels (published: 3)."),
     di_probability: float = typer.Option(0.7, help="DI probability per sample and step (0: no DI)."),
     batch_size: str = typer.Option("auto", help="Images per batch, or auto (fits the device)."),
-    seed: int = typer.Option(0, help="Global seed: each sample's randomness comes from (seed, source index)."),
+    seed: int = typer.Option(0, callback=at_least(0), help="Global seed: each sample's randomness comes from (seed, source index)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda[:N] (under torchrun: cuda:LOCAL_RANK)."),
-    shard_size: int = typer.Option(500, help="Samples per shard."),
+    shard_size: int = typer.Option(500, callback=at_least(1), help="Samples per shard."),
     shard_index: Optional[int] = typer.Option(None, help="This process's share (default: torchrun/Slurm or 0)."),
     num_shards: Optional[int] = typer.Option(None, help="Number of shares (default: torchrun/Slurm or 1)."),
-    workers: int = typer.Option(1, help="Local worker processes (CPU)."),
+    workers: int = typer.Option(1, callback=at_least(1), help="Local worker processes (CPU)."),
     holdout: Optional[Path] = typer.Option(None, help="A trained zoo never used here: report transfer success."),
     overwrite: bool = typer.Option(False, help="Replace a store made with another config."),
 ) -> None:

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from datacentric import paths
-from datacentric.cli import app
+from datacentric.cli import app, at_least
 from datacentric.errors import DatacentricError
 
 
@@ -18,9 +18,9 @@ def corrupt(
     input: Optional[Path] = typer.Option(None, help="Input store [default: data/splits/<dataset>/corrupted]."),
     out: Optional[Path] = typer.Option(None, help="Output store [default: data/parts/<dataset>/corrupted]."),
     suite: str = typer.Option("paper14", help="A training suite's name, or a .toml file defining one."),
-    seed: int = typer.Option(0, help="Global seed; each sample's randomness comes from (seed, source index)."),
-    workers: int = typer.Option(0, help="Worker processes [default: all cores]."),
-    shard_size: int = typer.Option(2000, help="Samples per shard."),
+    seed: int = typer.Option(0, callback=at_least(0), help="Global seed; each sample's randomness comes from (seed, source index)."),
+    workers: int = typer.Option(0, callback=at_least(0), help="Worker processes [default: all cores]."),
+    shard_size: int = typer.Option(2000, callback=at_least(1), help="Samples per shard."),
     overwrite: bool = typer.Option(False, help="Replace a store made with another config."),
 ) -> None:
     """Replace every sample of the split's corrupted part with one corruption drawn uniformly from the suite."""
@@ -43,8 +43,8 @@ def preview(
     out: Path = typer.Argument(..., help="PNG to write."),
     suite: str = typer.Option("paper14", help="Suite name or .toml file."),
     store: Optional[Path] = typer.Option(None, help="Images from this store [default: the prepared cifar10 test split]."),
-    count: int = typer.Option(8, help="Images per row."),
-    seed: int = typer.Option(0),
+    count: int = typer.Option(8, callback=at_least(1), help="Images per row."),
+    seed: int = typer.Option(0, callback=at_least(0)),
 ) -> None:
     """One row per corruption (and per severity for evaluation suites) on the same few images."""
     import numpy as np

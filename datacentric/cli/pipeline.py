@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from datacentric import paths
-from datacentric.cli import app
+from datacentric.cli import app, at_least
 
 benchmark_app = typer.Typer(no_args_is_help=True, help="The robustness benchmark (test split only).")
 app.add_typer(benchmark_app, name="benchmark")
@@ -19,7 +19,7 @@ def enhance(
     pipeline: Path = typer.Argument(..., help="A pipeline TOML (pipelines/cifar10.toml, …)."),
     start: Optional[str] = typer.Option(None, "--from", help="First stage to run."),
     until: Optional[str] = typer.Option(None, help="Last stage to run."),
-    seed: Optional[int] = typer.Option(None, help="Override the pipeline's seed; the run goes to <name>-seed<N>."),
+    seed: Optional[int] = typer.Option(None, callback=at_least(0), help="Override the pipeline's seed; the run goes to <name>-seed<N>."),
 ) -> None:
     """Run the whole pipeline: prepare → … → report, resuming whatever is already done."""
     from datacentric.pipeline.config import load_pipeline, with_seed
@@ -49,7 +49,7 @@ def benchmark_build(
     adv_count: int = typer.Option(1000, help="P_adv images."),
     cor_per_cell: int = typer.Option(16, help="P_cor images per corruption and severity."),
     test_store: Optional[Path] = typer.Option(None, help="Override the test store."),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, callback=at_least(0)),
     device: str = typer.Option("auto"),
 ) -> None:
     """Build P_ori, P_adv and P_cor from the test split (cached: a re-run reuses them)."""

@@ -33,18 +33,40 @@ def competition_arrays(images: np.ndarray, labels: np.ndarray, soft_labels: np.n
     return images, (soft_labels / row_sums).astype(np.float32)
 
 
+MARKER = ".datacentric-export"  # names the files an export wrote, so --overwrite replaces those alone
+
+
 def _write_atomically(out: Path, overwrite: bool, fill) -> None:
-    """Fill a temporary sibling directory, then move it to `out`, so a failed export leaves nothing."""
-    if out.exists() and not overwrite:
-        raise DatacentricError(f"{out} exists; pass --overwrite to replace it")
+    """Fill a temporary sibling directory, then move its files into `out`. An existing `out` is refused
+    unless `overwrite`, and then only the files a previous export wrote (listed in its marker) are
+    replaced: anything else in the folder stays. A failed export leaves nothing."""
+    if out.exists() and not out.is_dir():
+        raise DatacentricError(f"{out} exists and is not a folder")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise DatacentricError(f"{out} exists; pass --overwrite to replace the files an export wrote there")
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
         fill(tmp)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        written = sorted(p.name for p in tmp.iterdir())
+        if not out.exists():
+            (tmp / MARKER).write_text("\n".join(written) + "\n")
+            os.replace(tmp, out)
+            return
+        previous = (out / MARKER).read_text().split() if (out / MARKER).is_file() else []
+        for name in previous:
+            target = out / name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+        clash = [name for name in written if (out / name).exists()]
+        if clash:
+            raise DatacentricError(f"{out} holds {clash[:5]}, which no export wrote; move them away first")
+        for name in written:
+            os.replace(tmp / name, out / name)
+        (out / MARKER).write_text("\n".join(written) + "\n")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

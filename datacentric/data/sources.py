@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 import tarfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
-from tqdm import tqdm
+from datacentric.progress import bar
 
 from datacentric.errors import DatacentricError
 
@@ -83,10 +82,14 @@ def _assemble(files: dict[tuple[str, str], list[tuple[str, bytes]]], where: str)
                     jobs.append((data, f"{where}:{split}/{cls}/{name}"))
                     labels.append(label)
             decoded = pool.map(lambda job: _decode(*job), jobs, chunksize=256)
-            images = list(tqdm(decoded, total=len(jobs), desc=f"decode {split}", unit="img", file=sys.stderr,
-                               mininterval=1.0))
+            images = []
+            with bar(total=len(jobs), desc=f"decode {split}", mininterval=1.0) as progress:
+                for image in decoded:
+                    images.append(image)
+                    progress.update()
             out[split] = (_stack(images, where), np.asarray(labels, np.int64))
-    return SourceData(*out["train"], *out["test"], class_names, f"imagefolder:{os.path.abspath(where)}")
+    # the name, not the location: a moved data directory or archive must give the same store hashes
+    return SourceData(*out["train"], *out["test"], class_names, f"imagefolder:{Path(where).name}")
 
 
 def _split_class(relative: str) -> tuple[str, str, str] | None:
@@ -112,10 +115,10 @@ def load_archive(path: Path) -> SourceData:
     """A .tar/.tar.gz of an ImageFolder tree, decoded straight from the stream (nothing unpacked to disk)."""
     files: dict[tuple[str, str], list[tuple[str, bytes]]] = {}
     try:
-        with tarfile.open(path, "r:*") as archive, tqdm(desc=f"read {path.name}", unit="file", file=sys.stderr,
-                                                          mininterval=1.0) as bar:
+        with tarfile.open(path, "r:*") as archive, bar(total=None, desc=f"read {path.name}", unit="file",
+                                                          mininterval=1.0) as progress:
             for member in archive:
-                bar.update()
+                progress.update()
                 if member.isfile() and Path(member.name).suffix.lower() in IMAGE_SUFFIXES:
                     found = _split_class(member.name)
                     if found:
@@ -148,9 +151,23 @@ def load_npz(path: Path) -> SourceData:
         if len(labels) != len(images) or not np.issubdtype(labels.dtype, np.integer):
             raise DatacentricError(f"{path}: y_{split} must hold one integer label per image")
         splits += [np.ascontiguousarray(images), labels.astype(np.int64)]
-    num_classes = int(max(splits[1].max(), splits[3].max())) + 1
-    names = [str(n) for n in arrays["class_names"]] if "class_names" in arrays else [str(i) for i in range(num_classes)]
-    return SourceData(*splits, names, f"npz:{os.path.abspath(path)}")
+    labels = np.concatenate([splits[1], splits[3]])
+    if len(labels) and labels.min() < 0:
+        raise DatacentricError(f"{path}: labels must be non-negative, found {labels.min()}")
+    if "class_names" in arrays:
+        names = [str(n) for n in arrays["class_names"]]
+        if len(labels) and labels.max() >= len(names):
+            raise DatacentricError(f"{path}: label {labels.max()} but only {len(names)} class_names")
+    else:
+        present = np.unique(splits[1])
+        if len(present) and present.max() + 1 != len(present):
+            missing = sorted(set(range(int(present.max()) + 1)) - set(present.tolist()))
+            raise DatacentricError(f"{path}: the training labels skip classes {missing[:10]} (up to {present.max()}); "
+                                   "store class_names in the .npz to say how many classes there are")
+        names = [str(i) for i in range(len(present))]
+        if len(splits[3]) and splits[3].max() >= len(names):
+            raise DatacentricError(f"{path}: test label {splits[3].max()} is not a training class")
+    return SourceData(*splits, names, f"npz:{path.name}")
 
 
 def load_path(path: Path) -> SourceData:

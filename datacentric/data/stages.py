@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from datacentric.data.samples import Samples
+from datacentric.paths import portable
 from datacentric.data.sources import load_dataset
 from datacentric.data.split import DEFAULT_PARTS, split_indices
 from datacentric.data.store import Store, StoreInfo, write_json_atomic, write_store
@@ -54,7 +55,7 @@ def split(train_store: Path, out_dir: Path, ratio: list[float], *, seed: int, st
         raise DatacentricError(f"{train_store} is not a prepared training split; the test split is never split")
     samples = source.load()
     indices = split_indices(samples.labels, ratio, seed=seed, stratify=stratify, limit=limit, parts=parts)
-    config = {"source_store": str(train_store), "source_hash": source.manifest["config_hash"], "ratio": ratio,
+    config = {"source_store": portable(train_store), "source_hash": source.manifest["config_hash"], "ratio": ratio,
               "parts": list(parts), "stratify": stratify, "limit": limit, "shard_size": shard_size}
     plan_path = out_dir / "plan.json"
     if plan_path.is_file() and not overwrite:

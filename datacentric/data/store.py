@@ -127,13 +127,13 @@ class Store:
             if not overwrite:
                 raise DatacentricError(
                     f"{root} holds a store made with another config ({existing.manifest.get('stage')}, "
-                    f"hash {existing.manifest.get('config_hash')}); pass --overwrite to replace it"
+                    f"hash {existing.manifest.get('config_hash')}); delete that folder to remake it (stage "
+                    "commands also take --overwrite)"
                 )
             shutil.rmtree(root)
         elif root.exists() and any(root.iterdir()):
-            if not overwrite:
-                raise DatacentricError(f"{root} exists and is not a store; pass --overwrite to replace it")
-            shutil.rmtree(root)
+            # never delete a folder that is not a store, --overwrite or not: it may hold anything
+            raise DatacentricError(f"{root} exists and is not a store; choose another output folder or empty it")
         root.mkdir(parents=True, exist_ok=True)
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -201,7 +201,8 @@ class Store:
         path = self.root / entry["file"]
         if path.is_file() and sha256_file(path) == entry["sha256"]:
             return True
-        print(f"warning: {path} fails its checksum; regenerating it", file=sys.stderr)
+        problem = "fails its checksum" if path.is_file() else "is missing"
+        print(f"warning: {path} {problem}; regenerating it", file=sys.stderr)
         with self._locked_manifest() as manifest:
             manifest["shards"].pop(str(shard_id), None)
             manifest["complete"] = False
@@ -314,10 +315,12 @@ class Store:
         try:
             data = path.read_bytes()
         except OSError as error:
-            raise DatacentricError(f"cannot read shard {path}: {error.strerror}") from None
+            raise DatacentricError(f"cannot read shard {path}: {error.strerror}; re-run the command that made the "
+                                   f"store (it regenerates missing shards), or delete {self.root} and re-run it") from None
         if hashlib.sha256(data).hexdigest() != entry["sha256"]:
             raise DatacentricError(
-                f"shard {path} fails its checksum (truncated or tampered); re-run the stage that made it"
+                f"shard {path} fails its checksum (truncated or tampered); re-run the command that made the store "
+                f"(it regenerates bad shards), or delete {self.root} and re-run it"
             )
         return data
 
@@ -387,13 +390,14 @@ def read_samples(h5: h5py.File) -> Samples:
 def write_store(root: str | Path, info: StoreInfo, samples: Samples, *, shard_size: int, overwrite: bool = False,
                 progress: bool = False) -> Store:
     """Write an in-memory batch as a complete store, resuming shards already written with this config."""
-    from tqdm import tqdm
+    from datacentric.progress import bar
 
     store = Store.create(root, info, overwrite=overwrite)
     plan = shard_plan(len(samples), shard_size)
-    for shard_id, positions in enumerate(tqdm(plan, desc=f"write {Path(root).name}", unit="shard",
-                                              disable=not progress, file=sys.stderr)):
-        if not store.has_shard(shard_id):
-            store.write_shard(shard_id, samples.select(positions))
+    with bar(total=len(plan), desc=f"write {Path(root).name}", unit="shard", enabled=progress) as progress_bar:
+        for shard_id, positions in enumerate(plan):
+            if not store.has_shard(shard_id):
+                store.write_shard(shard_id, samples.select(positions))
+            progress_bar.update()
     store.finish(len(plan))
     return store

@@ -18,6 +18,15 @@ from datacentric.parts.registry import PartGenerator, register
 class CorruptionSettings:
     suite: str = "paper14"  # a training suite (datacentric/corruptions/suites.py) or a suite .toml file
 
+    def __post_init__(self):
+        try:
+            kind = load_suite(self.suite).kind
+        except DatacentricError as error:
+            raise ValueError(str(error)) from None
+        if kind != "training":
+            raise ValueError(f"suite '{self.suite}' is an evaluation suite; the corruption generator takes a "
+                             "training suite")
+
 
 _runners: dict[str, SuiteRunner] = {}  # per process: a suite's corruptions are built once
 
@@ -33,9 +42,6 @@ class Corruption(PartGenerator):
     def __init__(self, settings, context):
         super().__init__(settings, context)
         self.suite = load_suite(settings.suite)
-        if self.suite.kind != "training":
-            raise DatacentricError(f"suite '{self.suite.name}' is an evaluation suite; the corruption generator "
-                                   "takes a training suite")
 
     @classmethod
     def seen_corruptions(cls, settings) -> set[str]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
-import sys
 from pathlib import Path
 
 import numpy as np

@@ -23,6 +23,10 @@ class SplitSettings:
     limit: int | None = None  # training images used (None: all)
     stratify: bool = True
 
+    def __post_init__(self):
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"limit must be at least 1, got {self.limit}")
+
 
 @dataclass(frozen=True)
 class PartSpec:
@@ -55,6 +59,10 @@ class CorruptSettings:
     suite: str = "paper14"
     workers: int = 0  # 0: all cores
 
+    def __post_init__(self):
+        if self.workers < 0:
+            raise ValueError("workers must be non-negative")
+
 
 @dataclass(frozen=True)
 class ExportSettings:
@@ -76,6 +84,13 @@ class PipelineConfig:
     benchmark: BenchConfig = field(default_factory=BenchConfig)
     export: ExportSettings = field(default_factory=ExportSettings)
     parts: tuple[PartSpec, ...] = ()  # empty: the classic three from split.ratio, [attack] and [corrupt]
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not RUN_NAME.match(self.name):
+            raise ValueError(f"name must be 1–64 letters, digits, '_', '-' or '.' (a folder under runs/), "
+                             f"got {self.name!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**31:
+            raise ValueError(f"seed must be an integer in [0, 2³¹), got {self.seed!r}")
 
     def enhanced_parts(self) -> tuple[PartSpec, ...]:
         """The declared parts, or the classic clean / transfer-attacked / corrupted parts of `split.ratio`."""
@@ -115,6 +130,7 @@ def load_pipeline(path: Path) -> PipelineConfig:
         values["name"] = Path(path).stem
     config = from_dict(PipelineConfig, values, str(path))
     parse_ratio(config.split.ratio)
+    config.enhanced_parts()  # the classic parts' settings (the [corrupt] suite) are checked here too
     for section in ("surrogates", "evaluation", "targets"):  # zoos, recipes and methods known before any stage
         settings = getattr(config, section)
         load_zoo(settings.zoo)
@@ -122,6 +138,7 @@ def load_pipeline(path: Path) -> PipelineConfig:
     return config
 
 
+RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 PART_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,23}$")  # a folder name and a store `kind`
 
 
@@ -189,4 +206,7 @@ def with_seed(config: PipelineConfig, seed: int) -> PipelineConfig:
     """The same pipeline under another seed (split, training, attack): its run folder is <name>-seed<N>."""
     if seed == config.seed:
         return config
-    return dataclasses.replace(config, seed=seed, name=f"{config.name}-seed{seed}")
+    try:
+        return dataclasses.replace(config, seed=seed, name=f"{config.name}-seed{seed}")
+    except ValueError as error:
+        raise DatacentricError(f"--seed: {error}") from None

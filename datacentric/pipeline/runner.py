@@ -90,8 +90,7 @@ class Run:
 
         recipe = settings.train_config()
         recipe = dataclasses.replace(recipe, seed=recipe.seed + self.config.seed)
-        train_zoo(store, load_zoo(settings.zoo), recipe, out, device=self.device, eval_store=eval_store, resume=True,
-                  progress=False)
+        train_zoo(store, load_zoo(settings.zoo), recipe, out, device=self.device, eval_store=eval_store, resume=True)
 
     def surrogates(self) -> None:
         from datacentric.attacks.surrogates import require_training_data
@@ -129,7 +128,7 @@ class Run:
             raise DatacentricError("the enhanced set has no samples: every part is empty")
         samples = Samples.concat([s.load() for s in stores], num_classes=stores[0].num_classes)
         order = np.random.default_rng(self.config.seed).permutation(len(samples))
-        config = {"parts": {str(s.root): s.manifest["config_hash"] for s in stores}}
+        config = {"parts": {s.root.name: s.manifest["config_hash"] for s in stores}}
         info = StoreInfo(self.config.dataset, "assemble", tuple(stores[0].class_names), config, self.config.seed)
         write_store(self.root / "enhanced", info, samples.select(order), shard_size=ASSEMBLED_SHARD_SIZE)
 
@@ -205,7 +204,13 @@ def run(config: PipelineConfig, *, start: str | None = None, until: str | None =
     timings = json.loads(timings_path.read_text())["stages"] if timings_path.exists() else {}
     for name in STAGES[first : last + 1]:
         started = time.perf_counter()
-        getattr(pipeline, name)()
+        try:
+            getattr(pipeline, name)()
+        except FileNotFoundError as error:
+            if error.filename is None or pipeline.root not in Path(error.filename).parents:
+                raise
+            raise DatacentricError(f"stage {name} needs {error.filename}, which an earlier stage writes: run without "
+                                   "--from, or from an earlier stage") from None
         timings[name] = time.perf_counter() - started
         print(f"stage {name:<10} {timings[name]:7.1f} s", flush=True)
         write_json_atomic(timings_path, {"stages": timings, "total": sum(timings.values())})

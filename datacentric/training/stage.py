@@ -85,7 +85,7 @@ def train_zoo(store_path: Path, members: list[ZooMember], recipe: TrainConfig, o
     if eval_store is not None:
         test_images, test_labels, _ = load_tensors(eval_store)
         eval_data = (test_images, test_labels)
-    saved = {}
+    saved, loaded = {}, {}
     for member in members:
         config = dataclasses.replace(recipe, seed=recipe.seed + member.seed, **member.overrides)
         folder = out_dir / member.name
@@ -106,9 +106,13 @@ def train_zoo(store_path: Path, members: list[ZooMember], recipe: TrainConfig, o
             _copy_model(cached, folder, identity, where)
             saved[member.name] = model_path
             continue
+        if config.soft_labels not in loaded:  # read (checksums verified) before anything is written
+            loaded[config.soft_labels] = training_targets(store_path, config.soft_labels)
+        images, targets = loaded[config.soft_labels]
         folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob(".*.tmp-*"):  # temporaries of a killed or failed write
+            stale.unlink(missing_ok=True)
         write_json_atomic(folder / "identity.json", dict(identity, **where), sort_keys=False)
-        images, targets = training_targets(store_path, config.soft_labels)
         torch.manual_seed(config.seed)  # weight initialisation
         model = create(member.arch, store.num_classes, in_chans=images.shape[3])
         evaluate = evaluator(*eval_data, config.eval_batch_size) if eval_data else None

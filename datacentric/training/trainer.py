@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from datacentric.config import TrainConfig
 from datacentric.device import native_bf16
+from datacentric.progress import bar
 from datacentric.training.augment import crop_flip, draw_augmentation
 from datacentric.training.evaluate import accuracy
 from datacentric.training.methods import StepRandom, create_method
@@ -103,8 +102,8 @@ def train(
         model.train()
         started, seen, forward_images, backward_images = time.perf_counter(), 0, 0, 0
         loss_sum, correct = torch.zeros((), device=device), torch.zeros((), device=device)
-        bar = tqdm(total=steps_per_epoch * batch_size, desc=f"{desc} {epoch + 1}/{config.epochs}", unit="img",
-                   file=sys.stderr, disable=not progress, leave=False, dynamic_ncols=True)
+        progress_bar = bar(total=steps_per_epoch * batch_size, desc=f"{desc} {epoch + 1}/{config.epochs}",
+                           enabled=progress, leave=False)
         for step in range(steps_per_epoch):
             index = order[step * batch_size : (step + 1) * batch_size]
             device_index = index.to(device)
@@ -124,8 +123,8 @@ def train(
             seen += len(index)
             forward_images += result.forward_images
             backward_images += result.backward_images
-            bar.update(len(index))
-        bar.close()
+            progress_bar.update(len(index))
+        progress_bar.close()
         seconds = time.perf_counter() - started
         record = {"epoch": epoch + 1, "train_loss": float(loss_sum) / seen, "train_acc": 100 * float(correct) / seen,
                   "lr": optimizer.param_groups[0]["lr"], "seconds": round(seconds, 3),

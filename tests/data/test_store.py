@@ -103,7 +103,8 @@ def test_tampered_shard_is_detected_and_regenerated(tmp_path, damage, capsys):
     with pytest.raises(DatacentricError, match="shard-00001"):
         Store(tmp_path / "s").load()
     write_store(tmp_path / "s", INFO, samples, shard_size=16)
-    assert "shard-00001.h5 fails its checksum" in capsys.readouterr().err
+    problem = "is missing" if damage == "delete" else "fails its checksum"  # the message says which
+    assert f"shard-00001.h5 {problem}" in capsys.readouterr().err
     assert_same(Store(tmp_path / "s").load(), samples)
 
 

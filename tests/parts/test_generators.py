@@ -12,7 +12,7 @@ from datacentric.data.samples import Samples
 from datacentric.data.store import Store, StoreInfo, write_store
 from datacentric.errors import DatacentricError
 from datacentric.parts.registry import GENERATORS, PartContext, _load_all, list_generators, make_settings
-from datacentric.parts.transform import transform, transform_with_workers
+from datacentric.parts.transform import transform_with_workers
 from tests.attacks.test_stage import write_zoo_dir
 
 _load_all()

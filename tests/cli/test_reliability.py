@@ -1,0 +1,167 @@
+"""Nothing stale, nothing lost, nothing outside its folder: each case a user hit, as one `error:` line and exit 2
+(or the right recovery), with nothing half-written."""
+
+import errno
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from datacentric.cli import main
+from datacentric.data.store import Store
+from datacentric.models.io import load_model
+from tests.cli.test_data_commands import assert_one_line_error, run
+
+TINY = ["--zoo", "smoke-tiny", "--epochs", "1", "--device", "cpu"]
+
+
+@pytest.fixture()
+def prepared(data_dir, cifar_npz):
+    run(["prepare", str(cifar_npz)], data_dir)
+    run(["split", "--dataset", "cifar-small", "--ratio", "1:1:0", "--limit", "400"], data_dir)
+    return data_dir / "splits" / "cifar-small"
+
+
+def weights(path):
+    return load_model(path)[0].state_dict()
+
+
+def test_a_model_of_another_store_is_never_reused(tmp_path, data_dir, prepared):
+    first, second = str(prepared / "clean"), str(prepared / "adversarial")
+    run(["train", first, "--out", str(tmp_path / "zoo"), *TINY], data_dir)
+    trained_on_first = weights(tmp_path / "zoo" / "cifar_resnet8-s0" / "model.pt")
+    assert_one_line_error(run(["train", second, "--out", str(tmp_path / "zoo"), "--resume", *TINY], data_dir,
+                              check=False), "another store")
+    run(["train", second, "--out", str(tmp_path / "zoo"), *TINY], data_dir)  # without --resume: trained again
+    identity = json.loads((tmp_path / "zoo" / "cifar_resnet8-s0" / "identity.json").read_text())
+    assert identity["store_hash"] == Store(second).manifest["config_hash"]
+    retrained = weights(tmp_path / "zoo" / "cifar_resnet8-s0" / "model.pt")
+    assert any(not torch.equal(a, b) for a, b in zip(trained_on_first.values(), retrained.values()))
+
+
+def test_a_damaged_model_is_detected_and_retrained(tmp_path, data_dir, prepared):
+    store = str(prepared / "clean")
+    run(["train", store, "--out", str(tmp_path / "zoo"), *TINY], data_dir)
+    model = tmp_path / "zoo" / "cifar_resnet8-s0" / "model.pt"
+    good = model.read_bytes()
+    damaged = bytearray(good)
+    damaged[len(damaged) // 2] ^= 0xFF
+    model.write_bytes(bytes(damaged))
+    assert_one_line_error(run(["evaluate-clean", str(model), store], data_dir, check=False), "checksum")
+    run(["train", store, "--out", str(tmp_path / "zoo"), *TINY], data_dir)  # not reused: trained again
+    assert model.read_bytes() != bytes(damaged)
+    load_model(model)
+
+
+def test_export_overwrite_replaces_only_what_an_export_wrote(tmp_path, data_dir, prepared):
+    out = tmp_path / "submission"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert_one_line_error(run(["export", str(prepared / "clean"), str(out)], data_dir, check=False), "--overwrite")
+    run(["export", str(prepared / "clean"), str(out), "--overwrite"], data_dir)
+    run(["export", str(prepared / "adversarial"), str(out), "--overwrite"], data_dir)
+    assert (out / "notes.txt").read_text() == "mine" and np.load(out / "data.npy").shape == (200, 32, 32, 3)
+
+
+def test_a_run_name_cannot_leave_the_runs_folder(tmp_path, data_dir):
+    path = tmp_path / "escape.toml"
+    path.write_text('name = "../../x"\n')
+    assert_one_line_error(run(["enhance", str(path)], data_dir, check=False), "name must be")
+    assert not data_dir.exists()
+
+
+def test_a_moved_data_directory_still_resumes(tmp_path, data_dir, prepared):
+    moved = tmp_path / "moved"
+    shutil.copytree(data_dir, moved)
+    run(["split", "--dataset", "cifar-small", "--ratio", "1:1:0", "--limit", "400"], moved)  # no "another config"
+    assert Store(moved / "splits" / "cifar-small" / "clean").manifest["config_hash"] == \
+        Store(prepared / "clean").manifest["config_hash"]
+    link = tmp_path / "link"
+    link.symlink_to(data_dir)
+    run(["split", "--dataset", "cifar-small", "--ratio", "1:1:0", "--limit", "400"], link)
+
+
+def test_an_unwritable_output_is_one_line(tmp_path, data_dir, prepared):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert_one_line_error(run(["export", str(prepared / "clean"), str(blocker / "out")], data_dir, check=False),
+                          str(blocker))
+    assert_one_line_error(run(["train", str(prepared / "clean"), "--out", str(blocker / "zoo"), *TINY], data_dir,
+                              check=False), "Not a directory")
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_temporaries(tmp_path, data_dir, prepared, monkeypatch, capsys):
+    def full(self, h5, shard_id, samples):  # the shard's HDF5 file is open when the disk fills
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Store, "_fill_shard", full)
+    out = tmp_path / "noisy"
+    code = main(["corrupt", "--input", str(prepared / "clean"), "--out", str(out), "--workers", "1"])
+    stderr = capsys.readouterr().err
+    assert code == 2 and stderr.startswith("error: No space left on device") and len(stderr.splitlines()) == 1
+    assert not list(out.glob(".*tmp*")) and Store(out, require_complete=False).shard_ids == []
+
+
+BAD = [
+    (["enhance", "SMOKE", "--seed", "-1"], "--seed must be at least 0"),
+    (["split", "--dataset", "cifar-small", "--shard-size", "0"], "--shard-size must be at least 1"),
+    (["enhance", "SMOKE", "--from", "report"], "needs"),
+    (["enhance", "SMOKE", "--from", "report", "--until", "split"], "comes after"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD, ids=[" ".join(a[:3]) for a, _ in BAD])
+def test_bad_command_lines_are_one_line_and_write_nothing(data_dir, prepared, args, message):
+    from datacentric.config import pipelines_dir
+
+    args = [str(pipelines_dir() / "smoke.toml") if a == "SMOKE" else a for a in args]
+    before = sorted(p.relative_to(data_dir) for p in data_dir.rglob("*") if "runs" not in p.parts)
+    assert_one_line_error(run(args, data_dir, check=False), message)
+    assert sorted(p.relative_to(data_dir) for p in data_dir.rglob("*") if "runs" not in p.parts) == before
+
+
+@pytest.mark.parametrize("option,value,message", [("--linf-eps", "nan", "linf_eps"), ("--linf-eps", "2", "linf_eps"),
+                                                  ("--seed", "-1", "--seed")])
+def test_bad_attack_values_are_one_line_and_write_nothing(tmp_path, data_dir, prepared, option, value, message):
+    run(["train", str(prepared / "clean"), "--out", str(tmp_path / "zoo"), *TINY], data_dir)
+    out = tmp_path / "attacked"
+    assert_one_line_error(run(["attack", "--input", str(prepared / "adversarial"), "--out", str(out), "--surrogates",
+                               str(tmp_path / "zoo"), "--batch-size", "8", option, value], data_dir, check=False),
+                          message)
+    assert not out.exists()
+
+
+def test_train_refuses_a_nan_learning_rate(tmp_path, data_dir, prepared):
+    assert_one_line_error(run(["train", str(prepared / "clean"), "--out", str(tmp_path / "z"), "--lr", "nan", *TINY],
+                              data_dir, check=False), "lr")
+    assert not (tmp_path / "z").exists()
+
+
+@pytest.mark.parametrize("text,message", [
+    ('[split]\nlimit = "three"\n', "limit must be an integer"),
+    ('[attack]\niterations = 2.5\n', "iterations must be an integer"),
+    ('[targets]\nzoo = "nope"\n', "unknown zoo"),
+    ('[targets]\nrecipe = "nope"\n', "unknown training recipe"),
+    ('[corrupt]\nsuite = "nope"\n', "unknown corruption suite"),
+    ('[benchmark]\nsuites = ["nope"]\n', "unknown corruption suite"),
+    ('seed = -1\n', "seed must be"),
+    ('[targets]\nmethod = "nope"\n', "unknown training method"),
+])
+def test_bad_pipeline_values_stop_at_load(tmp_path, data_dir, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text('name = "bad"\n' + text)
+    assert_one_line_error(run(["enhance", str(path)], data_dir, check=False), message)
+    assert not data_dir.exists()
+
+
+@pytest.mark.parametrize("labels,message", [(-1, "non-negative"), (1000, "skip classes")])
+def test_bad_npz_labels_are_refused_before_anything_is_written(tmp_path, data_dir, cifar4k, labels, message):
+    x, y = cifar4k
+    y = y[:200].copy()
+    y[5] = labels
+    path = tmp_path / "bad.npz"
+    np.savez(path, x_train=x[:200], y_train=y, x_test=x[200:300], y_test=cifar4k[1][200:300])
+    assert_one_line_error(run(["prepare", str(path)], data_dir, check=False), message)
+    assert not (data_dir / "prepared").exists()
