@@ -15,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import json
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import torch
 from datacentric.config import from_dict
 from datacentric.data.samples import Samples
 from datacentric.errors import DatacentricError
+from datacentric.registry import describe, registrar
 
 GENERATOR_MODULES = ("clean", "attack", "corrupt", "tlat", "mixup", "noise", "ant")
 GENERATORS: dict[str, type[PartGenerator]] = {}
@@ -117,15 +117,7 @@ class PartGenerator:
         return {}
 
 
-def register(name: str, settings: type):
-    """Class decorator: `@register("mixup", MixupSettings)` adds a generator to the registry."""
-    def decorate(cls):
-        if name in GENERATORS:
-            raise ValueError(f"part generator '{name}' is registered twice")
-        cls.name, cls.Settings = name, settings
-        GENERATORS[name] = cls
-        return cls
-    return decorate
+register = registrar(GENERATORS, "part generator")  # @register("mixup", MixupSettings) adds a generator
 
 
 def _load_all() -> None:
@@ -155,14 +147,8 @@ def create_generator(name: str, settings: dict | Any, context: PartContext) -> P
 def list_generators() -> list[dict]:
     """Every registered generator with its paper and each setting's default, like `timm.list_models()`."""
     _load_all()
-    out = []
-    for name in sorted(GENERATORS):
-        cls = GENERATORS[name]
-        defaults = {f.name: (f.default if f.default is not dataclasses.MISSING else f.default_factory())
-                    for f in dataclasses.fields(cls.Settings)} if dataclasses.is_dataclass(cls.Settings) else {}
-        out.append({"name": name, "paper": cls.paper, "needs_surrogates": cls.needs_surrogates,
-                    "summary": (cls.__doc__ or "").strip().splitlines()[0], "settings": defaults})
-    return out
+    return [dict(describe(GENERATORS[name]), needs_surrogates=GENERATORS[name].needs_surrogates)
+            for name in sorted(GENERATORS)]
 
 
 def check_common(source: Samples, out: Samples, name: str) -> None:

@@ -28,6 +28,7 @@ from datacentric.attacks.engine import LINF, AttackConfig, perturb
 from datacentric.attacks.randomness import sample_keys
 from datacentric.config import from_dict
 from datacentric.errors import DatacentricError
+from datacentric.registry import describe, registrar
 
 METHODS: dict[str, type[TrainingMethod]] = {}
 
@@ -119,14 +120,7 @@ class TrainingMethod:
         pass
 
 
-def register(name: str, settings: type):
-    def decorate(cls):
-        if name in METHODS:
-            raise ValueError(f"training method '{name}' is registered twice")
-        cls.name, cls.Settings = name, settings
-        METHODS[name] = cls
-        return cls
-    return decorate
+register = registrar(METHODS, "training method")  # @register("pgd_at", PgdSettings) adds a method
 
 
 def method_class(name: str) -> type[TrainingMethod]:
@@ -144,12 +138,8 @@ def create_method(name: str, settings: dict, num_classes: int, label_smoothing: 
 
 
 def list_methods() -> list[dict]:
-    import dataclasses
-
-    method_class("standard")
-    return [{"name": name, "paper": cls.paper, "summary": (cls.__doc__ or "").strip().splitlines()[0],
-             "settings": {f.name: f.default for f in dataclasses.fields(cls.Settings)}}
-            for name, cls in sorted(METHODS.items())]
+    method_class("standard")  # loads every method module
+    return [describe(METHODS[name]) for name in sorted(METHODS)]
 
 
 def pgd(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, random: StepRandom, *, eps: float, steps: int,

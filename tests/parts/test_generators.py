@@ -169,3 +169,18 @@ def test_transform_refuses_another_config_in_the_same_folder(setup):
     make(setup, "gaussian_noise", "refuse", settings={"sigma": 0.1})
     with pytest.raises(DatacentricError, match="another config"):
         make(setup, "gaussian_noise", "refuse", settings={"sigma": 0.2})
+
+
+def test_the_methods_command_lists_every_generator_and_training_method():
+    import subprocess
+    import sys
+
+    from datacentric.training.methods import METHODS, method_class
+
+    method_class("standard")
+    result = subprocess.run([sys.executable, "-m", "datacentric", "methods", "--json"], capture_output=True, text=True)
+    listed = json.loads(result.stdout)
+    assert {g["name"] for g in listed["part_generators"]} == set(GENERATORS)
+    assert {m["name"] for m in listed["training_methods"]} == set(METHODS)
+    tlat = next(g for g in listed["part_generators"] if g["name"] == "tlat")
+    assert tlat["settings"]["eps_max"] == 0.025 and tlat["needs_surrogates"] and tlat["paper"] == "000"
