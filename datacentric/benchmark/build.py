@@ -1,7 +1,7 @@
 """`benchmark build`: the evaluation sets P_ori, P_adv and P_cor, from the test split only, as stores.
 
 P_adv comes from an evaluation ensemble that shares no model with any surrogate ensemble used to
-make training data; P_cor covers the `cifar10c` and `mtlat4` suites at severities 1–5. Each set is
+make training data (and, when the config names external checkpoints, a second P_adv from those); P_cor covers the `cifar10c` and `mtlat4` suites at severities 1–5. Each set is
 a store (so the build resumes and is cached), and `bench.json` records how it was made.
 """
 
@@ -26,6 +26,7 @@ from datacentric.errors import DatacentricError
 from datacentric.paths import portable
 
 SETS = ("ori", "adv", "cor")
+EXTERNAL = "adv-external"  # P_adv from external attackers (`evaluation_models`), when the config names any
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class BenchConfig:
     suites: tuple[str, ...] = ("cifar10c", "mtlat4")
     severities: tuple[int, ...] = (1, 2, 3, 4, 5)
     seed: int = 0
+    evaluation_models: tuple[str, ...] = ()  # external attackers (models/external.py specs): a second P_adv
 
     def __post_init__(self):
         from datacentric.attacks.evaluation import NAMED
@@ -46,6 +48,7 @@ class BenchConfig:
         object.__setattr__(self, "attacks", tuple(self.attacks))
         object.__setattr__(self, "suites", tuple(self.suites))
         object.__setattr__(self, "severities", tuple(self.severities))
+        object.__setattr__(self, "evaluation_models", tuple(self.evaluation_models))
         if self.clean_count < 1 or self.adv_count < 0 or self.cor_per_cell < 0 or self.seed < 0:
             raise ValueError("clean_count ≥ 1, adv_count ≥ 0, cor_per_cell ≥ 0 and seed ≥ 0 are required")
         unknown = [a for a in self.attacks if a not in NAMED and a != "cw_l2"]
@@ -110,7 +113,20 @@ def build(test_store: Path, out_dir: Path, evaluation: Path, config: BenchConfig
     if not _complete(out_dir / "cor", info("cor")):
         write_store(out_dir / "cor", info("cor"), _corrupted(cor_part, config), shard_size=5000, overwrite=overwrite,
                     progress=False)
-    manifest["counts"] = {name: len(Store(out_dir / name)) for name in SETS}
+    if config.evaluation_models:  # the same images, attacked the same ways by the external models
+        from datacentric.attacks.ensemble import Ensemble
+        from datacentric.models.external import describe_external, load_external
+
+        external = {**manifest, "external": [describe_external(spec) for spec in config.evaluation_models]}
+        external_info = StoreInfo(source.manifest["dataset"], "benchmark-adv-external", tuple(source.class_names),
+                                  external, config.seed)
+        if not _complete(out_dir / EXTERNAL, external_info):
+            attackers = Ensemble([load_external(spec, device) for spec in config.evaluation_models])
+            write_store(out_dir / EXTERNAL, external_info, _attacked(adv_part, attackers, config, device),
+                        shard_size=5000, overwrite=overwrite, progress=False)
+        manifest["external"] = external["external"]
+    manifest["counts"] = {name: len(Store(out_dir / name)) for name in SETS + ((EXTERNAL,) if config.evaluation_models
+                                                                             else ())}
     write_json_atomic(out_dir / "bench.json", manifest)
     return manifest
 

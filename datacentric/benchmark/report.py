@@ -11,6 +11,25 @@ from datacentric.data.store import write_json_atomic
 from datacentric.errors import DatacentricError
 
 ROWS = (("clean", "ACC(P_ori)"), ("adv", "ACC(P_adv)"), ("cor", "ACC(P_cor)"), ("R", "R"))
+EXTERNAL_ROWS = (("adv_external", "ACC(P_adv), external attackers"), ("R_external", "R, external attackers"))
+
+
+CORRUPTION_ROWS = (("cor_seen", "ACC(P_cor), seen corruptions"), ("cor_unseen", "ACC(P_cor), unseen corruptions"))
+NOTES = {  # one plain sentence under each table: what it measures, and what it does not
+    "baseline": "Trained on the clean subset only: the reference for the other tables. P_adv is transfer from an "
+                "evaluation ensemble trained like the surrogates, so it does not measure white-box robustness or "
+                "robustness to unrelated attackers (the external rows do, where the benchmark names any).",
+    "enhanced": "Trained on the enhanced set. Seen corruptions are types the enhanced set contains, unseen ones are "
+                "not in it: only the unseen row measures corruption robustness beyond the training data.",
+    "difference": "Enhanced minus baseline: a gain on seen corruptions without one on unseen corruptions means the "
+                  "set taught those corruptions, not corruption robustness in general.",
+}
+
+
+def rows_of(entries: list[dict]) -> tuple:
+    """The table's rows: paper 004's four, seen and unseen corruption accuracy, and the external attackers'
+    P_adv and R where every entry has them."""
+    return ROWS + CORRUPTION_ROWS + tuple(row for row in EXTERNAL_ROWS if all(row[0] in e for e in entries))
 SETS = ("baseline", "enhanced")
 ATTACK_ORDER = ("cw_l2", "mi_fgsm_8", "pgd_linf", "mi_fgsm_16")  # roughly weakest to strongest transfer
 
@@ -21,12 +40,13 @@ def compare(results: dict[str, dict[str, dict]], *, context: dict) -> dict:
     for arch, by_set in results.items():
         entry = {name: by_set[name] for name in SETS if name in by_set}
         if all(name in by_set for name in SETS):
-            entry["difference"] = {key: by_set["enhanced"][key] - by_set["baseline"][key]
-                                   for key, _ in ROWS + (("cor_seen", ""), ("cor_unseen", ""))}
+            rows = rows_of([by_set[name] for name in SETS])
+            entry["difference"] = {key: by_set["enhanced"][key] - by_set["baseline"][key] for key, _ in rows}
         report["architectures"][arch] = entry
     complete = [e for e in report["architectures"].values() if "difference" in e]
     if complete:
-        report["mean"] = {name: {key: float(np.mean([e[name][key] for e in complete])) for key, _ in ROWS}
+        rows = rows_of([e[name] for e in complete for name in SETS])
+        report["mean"] = {name: {key: float(np.mean([e[name][key] for e in complete])) for key, _ in rows}
                           for name in SETS + ("difference",)}
     return report
 
@@ -51,13 +71,13 @@ def markdown(report: dict) -> str:
             continue
         lines += [f"## {title} (%)", "", "| | " + " | ".join(present) + (" | mean |" if "mean" in report else " |"),
                   "|---" * (len(present) + 1 + ("mean" in report)) + "|"]
-        for key, label in ROWS:
+        for key, label in rows_of([report["architectures"][a][name] for a in present]):
             values = [report["architectures"][a][name][key] for a in present]
             mean = f" | {report['mean'][name][key]:+.2f}" if name == "difference" and "mean" in report else (
                 f" | {report['mean'][name][key]:.2f}" if "mean" in report else "")
             fmt = "{:+.2f}" if name == "difference" else "{:.2f}"
             lines.append(f"| {label} | " + " | ".join(fmt.format(v) for v in values) + mean + " |")
-        lines.append("")
+        lines += ["", NOTES[name], ""]
     lines += ["## Details per architecture", ""]
     for arch, entry in report["architectures"].items():
         for name in SETS:

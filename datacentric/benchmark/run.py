@@ -10,6 +10,7 @@ from torch import nn
 
 from datacentric.attacks.evaluation import run_named
 from datacentric.benchmark import metrics
+from datacentric.benchmark.build import EXTERNAL
 from datacentric.corruptions.suites import get_suite, load_suite
 from datacentric.data.store import Store
 from datacentric.training.evaluate import predict
@@ -40,6 +41,11 @@ def evaluate(model: nn.Module, bench_dir: Path, device: torch.device, *, whitebo
         "cor": metrics.accuracy(predictions["cor"], cor.labels),
     }
     result["R"] = metrics.robustness_r(result["clean"], result["adv"], result["cor"])
+    if (bench_dir / EXTERNAL / "manifest.json").exists():  # external attackers: their own P_adv and R
+        external = Store(bench_dir / EXTERNAL).load()
+        predicted = predict(model, torch.from_numpy(external.images), device=device).numpy()
+        result["adv_external"] = metrics.accuracy(predicted, external.labels)
+        result["R_external"] = metrics.robustness_r(result["clean"], result["adv_external"], result["cor"])
     result["per_attack"] = metrics.grouped_accuracy(predictions["adv"], adv.labels, adv.corruption)
     result["per_corruption"] = metrics.grouped_accuracy(predictions["cor"], cor.labels, cor.corruption)
     result["per_severity"] = metrics.grouped_accuracy(predictions["cor"], cor.labels, cor.severity.astype(str))

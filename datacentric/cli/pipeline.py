@@ -49,6 +49,9 @@ def benchmark_build(
     adv_count: int = typer.Option(1000, help="P_adv images."),
     cor_per_cell: int = typer.Option(16, help="P_cor images per corruption and severity."),
     test_store: Optional[Path] = typer.Option(None, help="Override the test store."),
+    evaluation_model: List[str] = typer.Option([], help="An external attacker for a second P_adv (repeatable): "
+                                               "PATH[,arch=NAME][,mean=R/G/B][,std=R/G/B][,prefix=P] of a timm "
+                                               "checkpoint, torchvision state dict or RobustBench-style file."),
     seed: int = typer.Option(0, callback=at_least(0)),
     device: str = typer.Option("auto"),
 ) -> None:
@@ -56,7 +59,10 @@ def benchmark_build(
     from datacentric import device as devices
     from datacentric.benchmark.build import BenchConfig, build
 
-    config = BenchConfig(clean_count=clean_count, adv_count=adv_count, cor_per_cell=cor_per_cell, seed=seed)
+    from datacentric.config import from_dict
+
+    config = from_dict(BenchConfig, dict(clean_count=clean_count, adv_count=adv_count, cor_per_cell=cor_per_cell,
+                                         seed=seed, evaluation_models=tuple(evaluation_model)), "benchmark options")
     target = out or paths.data_dir() / "bench" / dataset
     manifest = build(test_store or paths.prepared_dir(dataset) / "test", target, evaluation, config,
                      surrogates=list(surrogates), device=devices.resolve(device))
@@ -88,8 +94,9 @@ def benchmark_run(
         if base is not None:
             add_corruption_errors(result, base)
         results[str(path)] = result
+        external = f"  adv (external) {result['adv_external']:.2f}" if "adv_external" in result else ""
         typer.echo(f"{path}: clean {result['clean']:.2f}  adv {result['adv']:.2f}  cor {result['cor']:.2f}  "
-                   f"R {result['R']:.2f}")
+                   f"R {result['R']:.2f}{external}")
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "results.json", results, sort_keys=False)
 

@@ -63,8 +63,10 @@ class PartContext:
         if not index.is_file():
             raise DatacentricError(f"{self.surrogates} holds no trained zoo (no zoo.json): train it first")
         members = json.loads(index.read_text())["members"]
-        return [dict(m, identity=json.loads((self.surrogates / m["name"] / "identity.json").read_text()))
-                for m in members]
+        identities = [json.loads((self.surrogates / m["name"] / "identity.json").read_text()) for m in members]
+        # what determines the weights, and their checksum; not where they were trained (a moved run resumes)
+        keep = ("store_hash", "train_config", "arch", "weights_sha256")
+        return [dict(m, identity={k: i.get(k) for k in keep}) for m, i in zip(members, identities)]
 
 
 class PartGenerator:

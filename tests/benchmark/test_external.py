@@ -1,0 +1,77 @@
+"""External attackers: a timm checkpoint, a torchvision state dict and a RobustBench-style file, each written
+here, loaded through the adapter (same logits as the model it came from) and used as a second P_adv."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+
+from datacentric.benchmark.build import EXTERNAL, build
+from datacentric.benchmark.run import evaluate
+from datacentric.data.store import Store
+from datacentric.errors import DatacentricError
+from datacentric.models.external import load_external
+from tests.benchmark.test_benchmark import CPU, SMALL, bench  # noqa: F401  (the bench fixture's inputs)
+
+MEAN, STD = (0.49, 0.48, 0.45), (0.25, 0.24, 0.26)
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory, trained_models):
+    folder = tmp_path_factory.mktemp("external")
+    ours = trained_models["cifar_resnet8"]
+    torch.save({"arch": "cifar_resnet8", "epoch": 3, "state_dict": ours.state_dict()}, folder / "timm.pth.tar")
+    torch.manual_seed(0)
+    resnet = torchvision.models.resnet18(num_classes=10).eval()
+    torch.save(resnet.state_dict(), folder / "torchvision.pth")
+    wrapped = {f"module.{k}": v for k, v in trained_models["cifar_vgg_small"].state_dict().items()}
+    torch.save({"state_dict": wrapped, "epoch": 99}, folder / "robustbench.pt")
+    return folder, {"timm": ours, "torchvision": resnet, "robustbench": trained_models["cifar_vgg_small"]}
+
+
+def specs(folder):
+    return {"timm": f"{folder}/timm.pth.tar",
+            "torchvision": f"{folder}/torchvision.pth,arch=torchvision.resnet18,mean={'/'.join(map(str, MEAN))},"
+                           f"std={'/'.join(map(str, STD))}",
+            "robustbench": f"{folder}/robustbench.pt,arch=cifar_vgg_small"}
+
+
+@pytest.mark.parametrize("kind", ["timm", "torchvision", "robustbench"])
+def test_each_checkpoint_format_loads_as_the_model_it_came_from(checkpoints, kind):
+    folder, originals = checkpoints
+    model = load_external(specs(folder)[kind])
+    images = torch.rand(4, 3, 32, 32)
+    expected = originals[kind].eval()
+    with torch.no_grad():
+        reference = expected((images - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)) \
+            if kind == "torchvision" else expected(images)
+        torch.testing.assert_close(model(images), reference)
+
+
+def test_bad_specs_are_one_clear_error(checkpoints):
+    folder, _ = checkpoints
+    with pytest.raises(DatacentricError, match="arch="):
+        load_external(f"{folder}/torchvision.pth")
+    with pytest.raises(DatacentricError, match="does not fit"):
+        load_external(f"{folder}/robustbench.pt,arch=cifar_resnet8")
+    with pytest.raises(DatacentricError, match="settings are"):
+        load_external(f"{folder}/timm.pth.tar,colour=blue")
+
+
+def test_external_attackers_make_a_second_p_adv_that_the_report_uses(tmp_path, checkpoints, bench):  # noqa: F811
+    folder, _ = checkpoints
+    config = dataclasses.replace(SMALL, evaluation_models=(specs(folder)["timm"], specs(folder)["robustbench"]))
+    source = bench.parent
+    manifest = build(source / "test", tmp_path / "bench", source / "evaluation", config,
+                     surrogates=[source / "surrogates"], device=CPU)
+    assert [e["spec"] for e in manifest["external"]] == list(config.evaluation_models)
+    attacked, clean = Store(tmp_path / "bench" / EXTERNAL).load(), Store(tmp_path / "bench" / "adv").load()
+    assert np.array_equal(attacked.source_index, clean.source_index)  # the same images, other attackers
+    assert (attacked.linf > 0).mean() > 0.9 and not np.array_equal(attacked.images, clean.images)
+    result = evaluate(load_external(specs(folder)["timm"]), tmp_path / "bench", CPU, whitebox_count=10)
+    assert result["adv_external"] < result["clean"]  # white-box for the timm model, which is one of the attackers
+    assert result["R_external"] == pytest.approx((result["clean"] + result["adv_external"] + result["cor"]) / 3)
+    assert json.loads((tmp_path / "bench" / "bench.json").read_text())["counts"][EXTERNAL] == 40
