@@ -20,6 +20,7 @@ class Clean(PartGenerator):
     """The source images, unchanged."""
 
     kind = "clean"
+    forkable = True
 
     def generate(self, inputs: Samples, positions: np.ndarray) -> Samples:
         return inputs.select(positions)

@@ -37,6 +37,7 @@ class Corruption(PartGenerator):
 
     kind = "corrupted"
     process_parallel = True
+    forkable = True
     paper = "004"
 
     def __init__(self, settings, context):

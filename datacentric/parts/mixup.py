@@ -39,6 +39,7 @@ class Mixup(PartGenerator):
 
     kind = "mixup"
     process_parallel = True
+    forkable = True
     paper = "000, 002"
 
     def generate(self, inputs: Samples, positions: np.ndarray) -> Samples:

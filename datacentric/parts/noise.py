@@ -40,6 +40,7 @@ class SpeckleSettings(NoiseSettings):
 
 class _Noise(PartGenerator):
     process_parallel = True
+    forkable = True
     paper = "003"
 
     def noise(self, image: np.ndarray, sigma: float, normal: np.ndarray) -> np.ndarray:

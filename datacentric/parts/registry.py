@@ -87,6 +87,7 @@ class PartGenerator:
     Settings: ClassVar[type]
     needs_surrogates: ClassVar[bool] = False
     process_parallel: ClassVar[bool] = False  # True: numpy work that scales with processes; False: torch threads
+    forkable: ClassVar[bool] = False  # numpy code only: worker processes may fork (torch's thread pool can deadlock)
     kind: ClassVar[str] = "generated"  # the `kind` recorded for each output sample
     paper: ClassVar[str] = ""
 

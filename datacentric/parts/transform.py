@@ -116,7 +116,7 @@ def transform_with_workers(workers: int, **kwargs) -> Store | None:
     _, samples, maker, _ = open_part(**{k: v for k, v in kwargs.items() if k in setup_keys})
     maker.setup(samples)  # once, here: a trained noise generator is saved for the workers to load
     kwargs["overwrite"] = False  # the store exists now; the workers resume it
-    method = "fork" if generator_class(kwargs["generator"]).process_parallel else "spawn"
+    method = "fork" if generator_class(kwargs["generator"]).forkable else "spawn"
     with multiprocessing.get_context(method).Pool(workers) as pool:
         pool.map(_worker, [(kwargs, i, workers, threads) for i in range(workers)])
     store = Store(kwargs["out_dir"], require_complete=False)

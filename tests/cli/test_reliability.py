@@ -17,10 +17,21 @@ from tests.cli.test_data_commands import assert_one_line_error, run
 TINY = ["--zoo", "smoke-tiny", "--epochs", "1", "--device", "cpu"]
 
 
+@pytest.fixture(scope="module")
+def prepared_once(tmp_path_factory, cifar4k):
+    folder = tmp_path_factory.mktemp("reliability")
+    x, y = cifar4k
+    source = folder / "cifar-small.npz"
+    np.savez(source, x_train=x[:600], y_train=y[:600], x_test=x[600:800], y_test=y[600:800])
+    run(["prepare", str(source)], folder / "data")
+    run(["split", "--dataset", "cifar-small", "--ratio", "1:1:0", "--limit", "400"], folder / "data")
+    return folder / "data"
+
+
 @pytest.fixture()
-def prepared(data_dir, cifar_npz):
-    run(["prepare", str(cifar_npz)], data_dir)
-    run(["split", "--dataset", "cifar-small", "--ratio", "1:1:0", "--limit", "400"], data_dir)
+def prepared(data_dir, prepared_once):
+    """A prepared and split small CIFAR-10 in this test's data directory (copied: tests may damage it)."""
+    shutil.copytree(prepared_once, data_dir)
     return data_dir / "splits" / "cifar-small"
 
 

@@ -93,17 +93,16 @@ BAD_PARTS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_PARTS))
-def test_bad_part_definitions_stop_with_one_line_before_any_work(tmp_path, case):
-    import subprocess
-    import sys
+def test_bad_part_definitions_stop_with_one_line_before_any_work(tmp_path, case, monkeypatch, capsys):
+    from datacentric.cli import main
 
     text, message = BAD_PARTS[case]
     path = tmp_path / "bad.toml"
     path.write_text('name = "bad"\n' + text)
     with pytest.raises(DatacentricError, match=message):
         load_pipeline(path)
-    data = tmp_path / "data"
-    result = subprocess.run([sys.executable, "-m", "datacentric", "enhance", str(path)], capture_output=True, text=True,
-                            env={**__import__("os").environ, "DATACENTRIC_DATA": str(data)})
-    assert result.returncode == 2 and result.stderr.startswith("error:") and len(result.stderr.splitlines()) == 1
-    assert not data.exists()  # nothing written
+    monkeypatch.setenv("DATACENTRIC_DATA", str(tmp_path / "data"))
+    assert main(["enhance", str(path)]) == 2  # the command: one line, exit 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("error:") and len(stderr.splitlines()) == 1
+    assert not (tmp_path / "data").exists()  # nothing written
