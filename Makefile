@@ -11,7 +11,8 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@# pip's warnings go to a file (shown if the install fails), so a `make enhance > log` stays a short log
+	$(BIN)/pip install --quiet -e '.[dev]' 2> $(VENV)/pip-install.log || (cat $(VENV)/pip-install.log; exit 1)
 	touch $(STAMP)
 
 test: install
