@@ -73,10 +73,10 @@ def markdown(report: dict) -> str:
                   "|---" * (len(present) + 1 + ("mean" in report)) + "|"]
         for key, label in rows_of([report["architectures"][a][name] for a in present]):
             values = [report["architectures"][a][name][key] for a in present]
-            mean = f" | {report['mean'][name][key]:+.2f}" if name == "difference" and "mean" in report else (
-                f" | {report['mean'][name][key]:.2f}" if "mean" in report else "")
-            fmt = "{:+.2f}" if name == "difference" else "{:.2f}"
-            lines.append(f"| {label} | " + " | ".join(fmt.format(v) for v in values) + mean + " |")
+            sign = "+" if name == "difference" else ""
+            cell = lambda v: "–" if v != v else f"{v:{sign}.2f}"  # noqa: E731  (NaN: no such corruption in the set)
+            mean = f" | {cell(report['mean'][name][key])}" if "mean" in report else ""
+            lines.append(f"| {label} | " + " | ".join(cell(v) for v in values) + mean + " |")
         lines += ["", NOTES[name], ""]
     lines += ["## Details per architecture", ""]
     for arch, entry in report["architectures"].items():
