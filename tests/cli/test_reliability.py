@@ -176,3 +176,29 @@ def test_bad_npz_labels_are_refused_before_anything_is_written(tmp_path, data_di
     np.savez(path, x_train=x[:200], y_train=y, x_test=x[200:300], y_test=cifar4k[1][200:300])
     assert_one_line_error(run(["prepare", str(path)], data_dir, check=False), message)
     assert not (data_dir / "prepared").exists()
+
+
+def test_training_on_a_damaged_store_writes_nothing(tmp_path, data_dir, prepared):
+    shard = prepared / "clean" / "shard-00000.h5"
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    assert_one_line_error(run(["train", str(prepared / "clean"), "--out", str(tmp_path / "zoo"), *TINY], data_dir,
+                              check=False), "fails its checksum")
+    assert not (tmp_path / "zoo").exists()
+
+
+def test_a_failed_checkpoint_write_leaves_no_temporary(tmp_path, cifar4k, monkeypatch):
+    from datacentric.config import TrainConfig
+    from datacentric.models import create
+    from datacentric.training import trainer
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(trainer.torch, "save", full)
+    images, labels = torch.from_numpy(cifar4k[0][:64]), torch.from_numpy(cifar4k[1][:64])
+    with pytest.raises(OSError):
+        trainer.train(create("cifar_resnet8", 10), images, labels, TrainConfig(epochs=1, batch_size=32),
+                      device=torch.device("cpu"), checkpoint=tmp_path / "checkpoint.pt", progress=False)
+    assert list(tmp_path.iterdir()) == []
