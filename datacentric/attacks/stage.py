@@ -17,9 +17,7 @@ from datacentric.data.store import Store
 from datacentric.errors import DatacentricError
 from datacentric.models.io import load_model
 from datacentric.parts.registry import PartContext
-from datacentric.parts.transform import shard_assignment, transform_with_workers  # noqa: F401  (shard_assignment: re-exported)
-
-DEFAULT_SHARD_SIZE = 500
+from datacentric.parts.transform import DEFAULT_SHARD_SIZE, shard_assignment, transform_with_workers  # noqa: F401  (shard_assignment: re-exported)
 
 
 def load_zoo_dir(folder: Path, device: torch.device) -> tuple[list[torch.nn.Module], list[dict]]:
