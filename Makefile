@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATASET ?= cifar10
 
-.PHONY: install test enhance bench-store bench-corrupt bench-train bench-attack bench-methods clean-data
+.PHONY: install test enhance compare bench-store bench-corrupt bench-train bench-attack bench-methods bench-transfer clean-data
 
 install: $(STAMP)
 
@@ -26,6 +26,10 @@ PIPELINE = pipelines/$(DATASET)$(if $(filter paper,$(PROFILE)),-paper,).toml
 enhance: install
 	$(BIN)/datacentric enhance $(PIPELINE) $(if $(SEED),--seed $(SEED),)
 
+# Every method on one subset, zoo and benchmark, with cost: pipelines/compare-$(DATASET).toml.
+compare: install
+	$(BIN)/datacentric compare pipelines/compare-$(DATASET).toml $(if $(SEED),--seed $(SEED),)
+
 bench-store: install
 	$(BIN)/python benchmarks/bench_store.py
 
@@ -43,3 +47,7 @@ bench-attack: install
 
 bench-methods: install
 	$(BIN)/python benchmarks/bench_methods.py
+
+# Transfer of MI / MI+TI / MI+DI / MI+TI+DI to the independent attacker, from a finished run (make enhance first)
+bench-transfer: install
+	RUN=$(or $(RUN),data/runs/$(DATASET)) $(BIN)/python benchmarks/bench_transfer.py

@@ -22,10 +22,12 @@ from datacentric.corruptions.suites import get_suite
 from datacentric.data.samples import Samples, distances
 from datacentric.data.split import stratified_order
 from datacentric.data.store import Store, StoreInfo, write_json_atomic, write_store
+from datacentric import paths
 from datacentric.errors import DatacentricError
 from datacentric.paths import portable
 
 SETS = ("ori", "adv", "cor")
+INDEPENDENT = "adv-independent"  # P_adv from the independent attacker (the headline), when the pipeline has one
 EXTERNAL = "adv-external"  # P_adv from external attackers (`evaluation_models`), when the config names any
 
 
@@ -76,22 +78,51 @@ def model_identities(folder: Path) -> set[tuple[str, int]]:
     return {(m["arch"], int(m["seed"])) for m in index["members"]}
 
 
-def require_disjoint(evaluation: Path, surrogates: list[Path]) -> None:
+def require_disjoint(evaluation: Path, surrogates: list[Path], *, what: str = "the evaluation ensemble") -> None:
     ours = model_identities(evaluation)
     for folder in surrogates:
         if not (folder / "zoo.json").is_file():
             raise DatacentricError(f"{folder} holds no trained zoo (no zoo.json)")
         shared = ours & model_identities(folder)
         if shared or evaluation.resolve() == folder.resolve():
-            raise DatacentricError(f"the evaluation ensemble shares models with surrogate ensemble {folder}: "
+            raise DatacentricError(f"{what} shares models with surrogate ensemble {folder}: "
                                    f"{sorted(shared)}; train a separate one")
 
 
+def training_images(folder: Path) -> np.ndarray:
+    """Source indices of the images a trained zoo folder was trained on (its zoo.json names the store)."""
+    recorded = json.loads((folder / "zoo.json").read_text()).get("store")
+    if not recorded:
+        raise DatacentricError(f"{folder}/zoo.json does not name its training store: retrain that zoo with "
+                               "`datacentric train` so its training images can be checked")
+    recorded = Path(recorded)
+    return Store(recorded if recorded.is_absolute() else paths.data_dir() / recorded).load().source_index
+
+
+def require_independent(attacker: Path, surrogates: list[Path]) -> None:
+    """The independent attacker shares no (architecture, seed) and no training image with any surrogate."""
+    require_disjoint(attacker, surrogates, what="the independent attacker")
+    ours = training_images(attacker)
+    for folder in surrogates:
+        shared = np.intersect1d(ours, training_images(folder))
+        if len(shared):
+            raise DatacentricError(f"the independent attacker was trained on {len(shared)} images that surrogate "
+                                   f"ensemble {folder} was trained on (e.g. source index {int(shared[0])}); train it on "
+                                   "images outside every subset ([attacker] reserve)")
+
+
 def build(test_store: Path, out_dir: Path, evaluation: Path, config: BenchConfig, *, surrogates: list[Path],
-          device: torch.device, overwrite: bool = False, progress: bool = True) -> dict:
+          device: torch.device, attacker: Path | None = None, training_zoos: list[Path] = (),
+          overwrite: bool = False, replace_stale: bool = False, progress: bool = True) -> dict:
+    """P_ori, P_adv (from the evaluation ensemble; also from `attacker`, the independent attacker, and
+    from external models where given), P_cor; each a store under `out_dir`, and `bench.json`.
+    The attacker must share no model and no training image with the surrogates and `training_zoos`
+    (other zoos trained on the pipeline's subset)."""
     source = Store(test_store)
     require_test_split(source)
     require_disjoint(evaluation, surrogates)
+    if attacker is not None:
+        require_independent(attacker, [*surrogates, *training_zoos])
     samples = source.load()
     needed = config.clean_count + config.adv_count + _cells(config) * config.cor_per_cell
     if needed > len(samples):
@@ -104,15 +135,27 @@ def build(test_store: Path, out_dir: Path, evaluation: Path, config: BenchConfig
     info = lambda name: StoreInfo(source.manifest["dataset"], f"benchmark-{name}", tuple(source.class_names),  # noqa: E731
                                   manifest, config.seed)
     clean_part = samples.select(order[: config.clean_count])
-    write_store(out_dir / "ori", info("ori"), clean_part, shard_size=5000, overwrite=overwrite, progress=False)
+    write_store(out_dir / "ori", info("ori"), clean_part, shard_size=5000, overwrite=overwrite,
+                replace_stale=replace_stale, progress=False)
     adv_part = samples.select(order[config.clean_count : config.clean_count + config.adv_count])
     if not _complete(out_dir / "adv", info("adv")):
         write_store(out_dir / "adv", info("adv"), _attacked(adv_part, ensemble, config, device), shard_size=5000,
-                    overwrite=overwrite, progress=False)
+                    overwrite=overwrite, replace_stale=replace_stale, progress=False)
     cor_part = samples.select(order[config.clean_count + config.adv_count : needed])
     if not _complete(out_dir / "cor", info("cor")):
         write_store(out_dir / "cor", info("cor"), _corrupted(cor_part, config), shard_size=5000, overwrite=overwrite,
-                    progress=False)
+                    replace_stale=replace_stale, progress=False)
+    if attacker is not None:  # the same images, attacked the same ways by the independent attacker
+        independent, attacker_members = load_ensemble(attacker, device)
+        for member, model in zip(attacker_members, independent.models):  # how well trained: P_ori accuracy
+            member["clean_accuracy"] = _accuracy(model, clean_part, device)
+        independent_manifest = {**manifest, "attacker": attacker_members, "attacker_dir": portable(attacker)}
+        independent_info = StoreInfo(source.manifest["dataset"], f"benchmark-{INDEPENDENT}",
+                                     tuple(source.class_names), independent_manifest, config.seed)
+        if not _complete(out_dir / INDEPENDENT, independent_info):
+            write_store(out_dir / INDEPENDENT, independent_info, _attacked(adv_part, independent, config, device),
+                        shard_size=5000, overwrite=overwrite, replace_stale=replace_stale, progress=False)
+        manifest["attacker"] = attacker_members
     if config.evaluation_models:  # the same images, attacked the same ways by the external models
         from datacentric.attacks.ensemble import Ensemble
         from datacentric.models.external import describe_external, load_external
@@ -123,12 +166,19 @@ def build(test_store: Path, out_dir: Path, evaluation: Path, config: BenchConfig
         if not _complete(out_dir / EXTERNAL, external_info):
             attackers = Ensemble([load_external(spec, device) for spec in config.evaluation_models])
             write_store(out_dir / EXTERNAL, external_info, _attacked(adv_part, attackers, config, device),
-                        shard_size=5000, overwrite=overwrite, progress=False)
+                        shard_size=5000, overwrite=overwrite, replace_stale=replace_stale, progress=False)
         manifest["external"] = external["external"]
-    manifest["counts"] = {name: len(Store(out_dir / name)) for name in SETS + ((EXTERNAL,) if config.evaluation_models
-                                                                             else ())}
+    made = SETS + ((INDEPENDENT,) if attacker is not None else ()) + ((EXTERNAL,) if config.evaluation_models else ())
+    manifest["counts"] = {name: len(Store(out_dir / name)) for name in made}
     write_json_atomic(out_dir / "bench.json", manifest)
     return manifest
+
+
+def _accuracy(model, part: Samples, device: torch.device) -> float:
+    from datacentric.training.evaluate import predict
+
+    predicted = predict(model, torch.from_numpy(part.images), device=device).numpy()
+    return float((predicted == part.labels).mean() * 100)
 
 
 def _cells(config: BenchConfig) -> int:

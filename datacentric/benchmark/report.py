@@ -11,14 +11,21 @@ from datacentric.data.store import write_json_atomic
 from datacentric.errors import DatacentricError
 
 ROWS = (("clean", "ACC(P_ori)"), ("adv", "ACC(P_adv)"), ("cor", "ACC(P_cor)"), ("R", "R"))
-EXTERNAL_ROWS = (("adv_external", "ACC(P_adv), external attackers"), ("R_external", "R, external attackers"))
+# P_adv and R from the other attacker sources: the evaluation ensemble is a second line when the headline is
+# the independent attacker's; external attackers where the benchmark names any
+SOURCE_ROWS = (("adv_evaluation", "ACC(P_adv), evaluation ensemble"), ("R_evaluation", "R, evaluation ensemble"),
+               ("adv_external", "ACC(P_adv), external attackers"), ("R_external", "R, external attackers"))
+HEADLINE = {"independent": "the independent attacker (models trained on training images no subset holds, sharing no "
+                           "model, image or training length with the surrogates)",
+            "evaluation": "the evaluation ensemble (trained on the subset like the surrogates, but made no training "
+                          "data)"}
 
 
 CORRUPTION_ROWS = (("cor_seen", "ACC(P_cor), seen corruptions"), ("cor_unseen", "ACC(P_cor), unseen corruptions"))
 NOTES = {  # one plain sentence under each table: what it measures, and what it does not
-    "baseline": "Trained on the clean subset only: the reference for the other tables. P_adv is transfer from an "
-                "evaluation ensemble trained like the surrogates, so it does not measure white-box robustness or "
-                "robustness to unrelated attackers (the external rows do, where the benchmark names any).",
+    "baseline": "Trained on the clean subset only: the reference for the other tables. P_adv is black-box transfer "
+                "from the attackers named above, so it does not measure white-box robustness (see the details "
+                "below); the evaluation ensemble's row resembles the surrogates and flatters the enhanced set.",
     "enhanced": "Trained on the enhanced set. Seen corruptions are types the enhanced set contains, unseen ones are "
                 "not in it: only the unseen row measures corruption robustness beyond the training data.",
     "difference": "Enhanced minus baseline: a gain on seen corruptions without one on unseen corruptions means the "
@@ -27,9 +34,12 @@ NOTES = {  # one plain sentence under each table: what it measures, and what it 
 
 
 def rows_of(entries: list[dict]) -> tuple:
-    """The table's rows: paper 004's four, seen and unseen corruption accuracy, and the external attackers'
-    P_adv and R where every entry has them."""
-    return ROWS + CORRUPTION_ROWS + tuple(row for row in EXTERNAL_ROWS if all(row[0] in e for e in entries))
+    """The table's rows: paper 004's four (P_adv and R from the headline source), seen and unseen corruption
+    accuracy, and the other attacker sources' P_adv and R where every entry has them and they are not the headline."""
+    headline = {e["adv_source"] for e in entries if "adv_source" in e} or {"evaluation"}  # Δ and mean rows lack it
+    second = tuple(row for row in SOURCE_ROWS if all(row[0] in e for e in entries)
+                   and not any(source in row[0] for source in headline))
+    return ROWS + CORRUPTION_ROWS + second
 SETS = ("baseline", "enhanced")
 ATTACK_ORDER = ("cw_l2", "mi_fgsm_8", "pgd_linf", "mi_fgsm_16")  # roughly weakest to strongest transfer
 
@@ -60,10 +70,15 @@ def write(report: dict, out_dir: Path) -> None:
 
 def markdown(report: dict) -> str:
     archs = list(report["architectures"])
+    sources = {e[s].get("adv_source", "evaluation") for e in report["architectures"].values() for s in SETS if s in e}
+    source = sources.pop() if len(sources) == 1 else "evaluation"
     lines = ["# Robustness report", "",
-             "Accuracies in percent on the benchmark's P_ori (clean), P_adv (transfer attacks from an "
-             "evaluation ensemble that made no training data) and P_cor (corruptions, severities 1–5); "
-             "R is their mean (paper 004, eq. 7).", ""]
+             "Accuracies in percent on the benchmark's P_ori (clean), P_adv (black-box transfer attacks from "
+             f"{HEADLINE[source]}) and P_cor (corruptions, severities 1–5); R is their mean (paper 004, eq. 7).", ""]
+    attackers = report.get("context", {}).get("bench", {}).get("attacker", [])
+    if attackers:
+        lines += ["Independent attacker: " + ", ".join(f"{m['name']} ({m['clean_accuracy']:.1f} % on P_ori)"
+                                                    for m in attackers) + ".", ""]
     for name, title in (("baseline", "Models trained on the clean set"),
                         ("enhanced", "Models trained on the enhanced set"), ("difference", "Enhanced − baseline")):
         present = [a for a in archs if name in report["architectures"][a]]
@@ -92,15 +107,21 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def load_reports(run_dirs: list[Path], filename: str) -> list[dict]:
+    """Each run's `filename` (report.json, compare.json), or one error line naming the unfinished run."""
+    reports = []
+    for run in run_dirs:
+        path = Path(run) / filename
+        if not path.is_file():
+            raise DatacentricError(f"{run} has no {filename}; run it to the end first")
+        reports.append(json.loads(path.read_text()))
+    return reports
+
+
 def seeds_table(run_dirs: list[Path]) -> str:
     """A markdown table of several runs' reports (one pipeline, several seeds): per architecture and for
     the zoo's mean, baseline and enhanced accuracy averaged over runs, and the difference's mean [min, max]."""
-    reports = []
-    for run in run_dirs:
-        path = Path(run) / "report.json"
-        if not path.is_file():
-            raise DatacentricError(f"{run} has no report.json; run its pipeline to the end first")
-        reports.append(json.loads(path.read_text()))
+    reports = load_reports(run_dirs, "report.json")
     archs = [a for a in reports[0]["architectures"] if all("difference" in r["architectures"].get(a, {})
                                                             for r in reports)]
     if not archs:
@@ -110,7 +131,9 @@ def seeds_table(run_dirs: list[Path]) -> str:
     lines = [f"{len(reports)} runs: " + ", ".join(str(r) for r in run_dirs), "",
              "| % | " + " | ".join(f"{a} baseline | enhanced | Δ mean [min, max]" for a in columns) + " |",
              "|---" * (1 + 3 * len(columns)) + "|"]
-    for key, label in ROWS:
+    for key, label in rows_of([e[name] for entries in columns.values() for e in entries for name in SETS]):
+        if key.startswith("cor_"):
+            continue
         cells = []
         for entries in columns.values():
             base, enhanced, delta = ([e[name][key] for e in entries] for name in SETS + ("difference",))

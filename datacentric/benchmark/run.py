@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ from torch import nn
 
 from datacentric.attacks.evaluation import run_named
 from datacentric.benchmark import metrics
-from datacentric.benchmark.build import EXTERNAL
+from datacentric.benchmark.build import EXTERNAL, INDEPENDENT
 from datacentric.corruptions.suites import get_suite, load_suite
 from datacentric.data.store import Store
 from datacentric.training.evaluate import predict
@@ -34,19 +35,25 @@ def evaluate(model: nn.Module, bench_dir: Path, device: torch.device, *, whitebo
     the enhanced set contains the corruption function (`seen`: names of corruptions/registry.py)."""
     sets = {name: Store(bench_dir / name).load() for name in ("ori", "adv", "cor")}
     predictions = {name: predict(model, torch.from_numpy(s.images), device=device).numpy() for name, s in sets.items()}
-    ori, adv, cor = sets["ori"], sets["adv"], sets["cor"]
-    result = {
-        "clean": metrics.accuracy(predictions["ori"], ori.labels),
-        "adv": metrics.accuracy(predictions["adv"], adv.labels),
-        "cor": metrics.accuracy(predictions["cor"], cor.labels),
-    }
-    result["R"] = metrics.robustness_r(result["clean"], result["adv"], result["cor"])
-    if (bench_dir / EXTERNAL / "manifest.json").exists():  # external attackers: their own P_adv and R
-        external = Store(bench_dir / EXTERNAL).load()
-        predicted = predict(model, torch.from_numpy(external.images), device=device).numpy()
-        result["adv_external"] = metrics.accuracy(predicted, external.labels)
-        result["R_external"] = metrics.robustness_r(result["clean"], result["adv_external"], result["cor"])
-    result["per_attack"] = metrics.grouped_accuracy(predictions["adv"], adv.labels, adv.corruption)
+    ori, cor = sets["ori"], sets["cor"]
+    result = {"clean": metrics.accuracy(predictions["ori"], ori.labels),
+              "cor": metrics.accuracy(predictions["cor"], cor.labels)}
+    # P_adv per attacker source; the headline ("adv", "R") is the independent attacker's where the benchmark has one
+    sources = {"evaluation": "adv", "independent": INDEPENDENT, "external": EXTERNAL}
+    built = json.loads((bench_dir / "bench.json").read_text())["counts"]  # sets of this build, not leftovers
+    for source, folder in sources.items():
+        if folder not in built:
+            continue
+        attacked = sets["adv"] if source == "evaluation" else Store(bench_dir / folder).load()
+        predicted = predictions["adv"] if source == "evaluation" else \
+            predict(model, torch.from_numpy(attacked.images), device=device).numpy()
+        result[f"adv_{source}"] = metrics.accuracy(predicted, attacked.labels)
+        result[f"R_{source}"] = metrics.robustness_r(result["clean"], result[f"adv_{source}"], result["cor"])
+        result[f"per_attack_{source}"] = metrics.grouped_accuracy(predicted, attacked.labels, attacked.corruption)
+    result["adv_source"] = "independent" if "adv_independent" in result else "evaluation"
+    result["adv"] = result[f"adv_{result['adv_source']}"]
+    result["R"] = result[f"R_{result['adv_source']}"]
+    result["per_attack"] = result[f"per_attack_{result['adv_source']}"]
     result["per_corruption"] = metrics.grouped_accuracy(predictions["cor"], cor.labels, cor.corruption)
     result["per_severity"] = metrics.grouped_accuracy(predictions["cor"], cor.labels, cor.severity.astype(str))
     result["per_corruption_severity"] = {

@@ -42,19 +42,19 @@ def attack(
     dataset: str = typer.Option("cifar10", help="A split dataset's name."),
     input: Optional[Path] = typer.Option(None, help="Input store [default: data/splits/<dataset>/adversarial]."),
     out: Optional[Path] = typer.Option(None, help="Output store [default: data/parts/<dataset>/adversarial]."),
-    iterations: int = typer.Option(300, callback=at_least(1), help="Attack iterations (paper: 300)."),
-    combine: str = typer.Option("sum", help="sum (paper) | linf | l2 | split."),
-    linf_eps: float = typer.Option(8 / 255, help="L∞ budget, [0, 1] pixel units."),
-    l2_eps: float = typer.Option(1.0, help="L2 budget over all C·H·W values, [0, 1] units."),
+    iterations: Optional[int] = typer.Option(None, callback=at_least(1), help="Attack iterations (paper: 300)."),
+    combine: Optional[str] = typer.Option(None, help="sum (paper) | linf | l2 | split."),
+    linf_eps: Optional[float] = typer.Option(None, help="L∞ budget, [0, 1] pixel units (8/255)."),
+    l2_eps: Optional[float] = typer.Option(None, help="L2 budget over all C·H·W values, [0, 1] units."),
     linf_step: Optional[float] = typer.Option(None, help="L∞ step [default: max(2/255, 2.5·eps/iterations)]."),
     l2_step: Optional[float] = typer.Option(None, help="L2 step [default: max(0.025, 2.5·eps/iterations)]."),
-    loss: str = typer.Option("logit", help="logit (−z_y, paper) | ce | cw."),
-    target: str = typer.Option("none", help="none | least_likely | random."),
-    momentum: float = typer.Option(1.0, help="MI momentum μ (0: none)."),
+    loss: Optional[str] = typer.Option(None, help="logit (−z_y, paper) | ce | cw."),
+    target: Optional[str] = typer.Option(None, help="none | least_likely | random."),
+    momentum: Optional[float] = typer.Option(None, help="MI momentum μ (0: none)."),
     published_momentum: bool = typer.Option(False, help="Un-normalised gradient sum, as the published code."),
-    ti_size: int = typer.Option(3, help="TI kernel side in pixels (0: no TI; published: 5)."),
-    ti_sigma: float = typer.Option(1.0, help="TI kernel sigma in pixels (published: 3)."),
-    di_probability: float = typer.Option(0.7, help="DI probability per sample and step (0: no DI)."),
+    ti_size: Optional[int] = typer.Option(None, help="TI kernel side in pixels (0: no TI; published: 5)."),
+    ti_sigma: Optional[float] = typer.Option(None, help="TI kernel sigma in pixels (published: 3)."),
+    di_probability: Optional[float] = typer.Option(None, help="DI probability per sample and step (0: no DI)."),
     batch_size: str = typer.Option("auto", help="Images per batch, or auto (fits the device)."),
     seed: int = typer.Option(0, callback=at_least(0), help="Global seed: each sample's randomness comes from (seed, source index)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda[:N] (under torchrun: cuda:LOCAL_RANK)."),
@@ -65,7 +65,8 @@ def attack(
     holdout: Optional[Path] = typer.Option(None, help="A trained zoo never used here: report transfer success."),
     overwrite: bool = typer.Option(False, help="Replace a store made with another config."),
 ) -> None:
-    """Replace the split's adversarial part with transfer adversarial examples (ensemble MI/TI/DI/logit attack)."""
+    """Replace the split's adversarial part with transfer adversarial examples (ensemble MI/TI/DI/logit attack).
+    Options left out take `AttackConfig`'s defaults (datacentric/attacks/engine.py)."""
     import json
     import os
 
@@ -85,10 +86,11 @@ def attack(
         size = int(batch_size)
     else:
         raise DatacentricError(f"--batch-size must be a positive integer or auto, got '{batch_size}'")
-    config = from_dict(AttackConfig, dict(
-        iterations=iterations, combine=combine, linf_eps=linf_eps, l2_eps=l2_eps, linf_step=linf_step,
-        l2_step=l2_step, loss=loss, target=target, momentum=momentum, l1_normalize=not published_momentum,
-        ti_size=ti_size, ti_sigma=ti_sigma, di_probability=di_probability, batch_size=size), "attack options")
+    given = dict(iterations=iterations, combine=combine, linf_eps=linf_eps, l2_eps=l2_eps, loss=loss, target=target,
+                 momentum=momentum, ti_size=ti_size, ti_sigma=ti_sigma, di_probability=di_probability)
+    config = from_dict(AttackConfig, dict({k: v for k, v in given.items() if v is not None}, linf_step=linf_step,
+                                          l2_step=l2_step, l1_normalize=not published_momentum, batch_size=size),
+                       "attack options")
     store = attack_stage(input or paths.split_dir(dataset) / "adversarial", out or paths.parts_dir(dataset) / "adversarial",
                          surrogates, config, seed=seed, device=chosen, shard_size=shard_size, shard_index=shard_index,
                          num_shards=num_shards, holdout=holdout, overwrite=overwrite, workers=workers)

@@ -41,6 +41,9 @@ def split(
     stratify: bool = typer.Option(False, help="Keep class proportions in every part."),
     limit: Optional[int] = typer.Option(None, help="Split a random subset of this many training samples."),
     parts: str = typer.Option("clean,adversarial,corrupted", help="Names of the parts, comma-separated."),
+    reserve: int = typer.Option(0, callback=at_least(0), help="Hold this many training images out of the parts "
+                                "(the same ones for every seed) and write them to <out>/reserve: the independent "
+                                "attacker's training set."),
     out: Optional[Path] = typer.Option(None, help="Output directory [default: data/splits/<dataset>]."),
     shard_size: int = typer.Option(5000, callback=at_least(1), help="Samples per shard."),
     overwrite: bool = typer.Option(False, help="Replace a split made with another config."),
@@ -48,6 +51,7 @@ def split(
     """Split the prepared training set by a ratio into part stores and a plan (the test split is never used)."""
     from datacentric.data.split import parse_ratio
     from datacentric.data.stages import split as split_stage
+    from datacentric.data.stages import write_reserve
 
     part_names = tuple(p.strip() for p in parts.split(","))
     out = out or paths.split_dir(dataset)
@@ -55,8 +59,12 @@ def split(
     if not train.exists():
         raise DatacentricError(f"dataset {dataset} is not prepared: run `datacentric prepare {dataset}` first")
     plan = split_stage(train, out, parse_ratio(ratio, len(part_names)), seed=seed,
-                       stratify=stratify, limit=limit, parts=part_names, shard_size=shard_size, overwrite=overwrite)
-    typer.echo(" / ".join(f"{name} {count}" for name, count in plan["counts"].items()) + f" → {out}")
+                       stratify=stratify, limit=limit, parts=part_names, shard_size=shard_size, reserve=reserve,
+                       overwrite=overwrite)
+    if reserve:
+        write_reserve(train, out / "reserve", reserve, shard_size=shard_size)
+    typer.echo(" / ".join(f"{name} {count}" for name, count in plan["counts"].items())
+               + (f" / reserve {reserve}" if reserve else "") + f" → {out}")
 
 
 @app.command()

@@ -30,19 +30,41 @@ def enhance(
 
 
 @app.command()
-def seeds(
-    runs: List[Path] = typer.Argument(..., help="Run folders of one pipeline (data/runs/cifar10, …-seed1, …)."),
+def compare(
+    config: Path = typer.Argument(..., help="A comparison TOML (pipelines/compare-cifar10.toml)."),
+    start: Optional[str] = typer.Option(None, "--from", help="First stage to run (data, train, benchmark, report)."),
+    until: Optional[str] = typer.Option(None, help="Last stage to run."),
+    seed: Optional[int] = typer.Option(None, callback=at_least(0), help="Override the seed; the run goes to "
+                                       "<name>-seed<N>."),
 ) -> None:
-    """The enhanced − baseline table of several runs (seeds): mean and range per architecture."""
-    from datacentric.benchmark.report import seeds_table
+    """Every arm (data-centric sets and training methods) on one subset, target zoo and benchmark, with cost."""
+    import dataclasses
 
-    typer.echo(seeds_table(list(runs)))
+    from datacentric.pipeline.compare import load_compare, run
+
+    loaded = load_compare(config)
+    run(loaded if seed is None else dataclasses.replace(loaded, seed=seed), start=start, until=until)
+
+
+@app.command()
+def seeds(
+    runs: List[Path] = typer.Argument(..., help="Run folders of one pipeline or comparison (data/runs/cifar10, "
+                                      "…-seed1, …)."),
+) -> None:
+    """Mean and range over several runs (seeds): enhanced − baseline per architecture, or per comparison arm."""
+    from datacentric.benchmark import compare_report, report
+
+    is_comparison = all((Path(r) / "compare.json").is_file() for r in runs)
+    typer.echo((compare_report if is_comparison else report).seeds_table(list(runs)))
 
 
 @benchmark_app.command("build")
 def benchmark_build(
     evaluation: Path = typer.Option(..., help="A trained zoo folder: the evaluation ensemble (clean-trained)."),
     surrogates: List[Path] = typer.Option([], help="Surrogate zoo folders it must not share a model with."),
+    attacker: Optional[Path] = typer.Option(None, help="A trained zoo folder: the independent attacker (the "
+                                            "headline P_adv); it must share no model and no training image with "
+                                            "the surrogates."),
     dataset: str = typer.Option("cifar10", help="A prepared dataset (its test split is used)."),
     out: Optional[Path] = typer.Option(None, help="Output [default: data/bench/<dataset>]."),
     clean_count: int = typer.Option(1000, help="P_ori images."),
@@ -65,7 +87,7 @@ def benchmark_build(
                                          seed=seed, evaluation_models=tuple(evaluation_model)), "benchmark options")
     target = out or paths.data_dir() / "bench" / dataset
     manifest = build(test_store or paths.prepared_dir(dataset) / "test", target, evaluation, config,
-                     surrogates=list(surrogates), device=devices.resolve(device))
+                     surrogates=list(surrogates), device=devices.resolve(device), attacker=attacker)
     typer.echo(f"benchmark {manifest['counts']} → {target}")
 
 
@@ -94,9 +116,10 @@ def benchmark_run(
         if base is not None:
             add_corruption_errors(result, base)
         results[str(path)] = result
-        external = f"  adv (external) {result['adv_external']:.2f}" if "adv_external" in result else ""
-        typer.echo(f"{path}: clean {result['clean']:.2f}  adv {result['adv']:.2f}  cor {result['cor']:.2f}  "
-                   f"R {result['R']:.2f}{external}")
+        others = "".join(f"  adv ({source}) {result[f'adv_{source}']:.2f}" for source in ("evaluation", "external")
+                         if f"adv_{source}" in result and source != result["adv_source"])
+        typer.echo(f"{path}: clean {result['clean']:.2f}  adv ({result['adv_source']}) {result['adv']:.2f}  "
+                   f"cor {result['cor']:.2f}  R {result['R']:.2f}{others}")
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "results.json", results, sort_keys=False)
 

@@ -9,6 +9,9 @@ import numpy as np
 from datacentric.errors import DatacentricError
 
 DEFAULT_PARTS = ("clean", "adversarial", "corrupted")
+# The reserve (training images for the independent attacker) is drawn with this fixed seed, never the
+# pipeline's: every seed's subset then avoids the same images, and one attacker serves all seeds.
+RESERVE_SEED = 20_261_124
 
 
 def parse_ratio(text: str, num_parts: int = len(DEFAULT_PARTS)) -> list[float]:
@@ -51,6 +54,13 @@ def stratified_order(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray
     return np.argsort(keys, kind="stable")
 
 
+def reserved_positions(labels: np.ndarray, count: int) -> np.ndarray:
+    """The `count` positions (sorted, class-balanced) held out of every subset for the independent attacker."""
+    if not 0 <= count < len(labels):
+        raise DatacentricError(f"reserve must lie in 0..{len(labels) - 1}, got {count}")
+    return np.sort(stratified_order(np.asarray(labels), np.random.default_rng(RESERVE_SEED))[:count])
+
+
 def split_indices(
     labels: np.ndarray,
     ratio: list[float],
@@ -59,22 +69,28 @@ def split_indices(
     stratify: bool = False,
     limit: int | None = None,
     parts: tuple[str, ...] = DEFAULT_PARTS,
+    reserve: int = 0,
 ) -> dict[str, np.ndarray]:
     """Positions of each part, sorted; the same arguments always give the same split.
 
-    `limit` first keeps a random subset of that many samples (class-balanced with `stratify`);
-    the parts are then consecutive slices of one random order, sized by largest remainder.
+    `reserve` positions (`reserved_positions`) are left out first; `limit` then keeps a random subset
+    of that many of the rest (class-balanced with `stratify`); the parts are consecutive slices of one
+    random order, sized by largest remainder.
     """
     if len(parts) != len(ratio):
         raise DatacentricError(f"{len(parts)} part names for a ratio of {len(ratio)} parts")
     if len(set(parts)) != len(parts):
         raise DatacentricError(f"part names must differ: {parts}")
-    total = len(labels)
+    labels = np.asarray(labels)
+    available = np.setdiff1d(np.arange(len(labels)), reserved_positions(labels, reserve)) if reserve \
+        else np.arange(len(labels))
+    total = len(available)
     if limit is not None and not 0 < limit <= total:
-        raise DatacentricError(f"--limit must lie in 1..{total}, got {limit}")
+        raise DatacentricError(f"--limit must lie in 1..{total}" + (f" (after a reserve of {reserve})" if reserve
+                                                                   else "") + f", got {limit}")
     rng = np.random.default_rng(seed)
-    order = stratified_order(np.asarray(labels), rng) if stratify else rng.permutation(total)
-    order = order[: limit or total]
+    order = stratified_order(labels[available], rng) if stratify else rng.permutation(total)
+    order = available[order[: limit or total]]
     counts = largest_remainder(len(order), ratio)
     bounds = np.cumsum([0] + counts)
     return {name: np.sort(order[bounds[i] : bounds[i + 1]]) for i, name in enumerate(parts)}

@@ -8,7 +8,7 @@ from pathlib import Path
 from datacentric.data.samples import Samples
 from datacentric.paths import portable
 from datacentric.data.sources import load_dataset
-from datacentric.data.split import DEFAULT_PARTS, split_indices
+from datacentric.data.split import DEFAULT_PARTS, reserved_positions, split_indices
 from datacentric.data.store import Store, StoreInfo, write_json_atomic, write_store
 from datacentric.errors import DatacentricError
 
@@ -48,20 +48,25 @@ def prepare(dataset: str, out_dir: Path, raw_dir: Path, *, source: Path | None =
 
 def split(train_store: Path, out_dir: Path, ratio: list[float], *, seed: int, stratify: bool = False,
           limit: int | None = None, parts: tuple[str, ...] = DEFAULT_PARTS, shard_size: int = DEFAULT_SHARD_SIZE,
-          overwrite: bool = False, progress: bool = True) -> dict:
-    """Write `plan.json` and one store per part (the part's source images, kind 'clean') under `out_dir`."""
+          reserve: int = 0, overwrite: bool = False, progress: bool = True) -> dict:
+    """Write `plan.json` and one store per part (the part's source images, kind 'clean') under `out_dir`;
+    the parts avoid the `reserve` images held out for the independent attacker (`write_reserve`)."""
     source = Store(train_store)
     if source.manifest["stage"] != "prepare" or source.manifest["config"].get("split") != "train":
         raise DatacentricError(f"{train_store} is not a prepared training split; the test split is never split")
     samples = source.load()
-    indices = split_indices(samples.labels, ratio, seed=seed, stratify=stratify, limit=limit, parts=parts)
+    indices = split_indices(samples.labels, ratio, seed=seed, stratify=stratify, limit=limit, parts=parts,
+                            reserve=reserve)
     config = {"source_store": portable(train_store), "source_hash": source.manifest["config_hash"], "ratio": ratio,
               "parts": list(parts), "stratify": stratify, "limit": limit, "shard_size": shard_size}
+    if reserve:  # absent when 0, so splits made before the reserve existed keep their hash
+        config["reserve"] = reserve
     plan_path = out_dir / "plan.json"
     if plan_path.is_file() and not overwrite:
         previous = json.loads(plan_path.read_text())
         if previous.get("config") != config or previous.get("seed") != seed:
-            raise DatacentricError(f"{out_dir} holds a split made with another config; pass --overwrite to replace it")
+            raise DatacentricError(f"{out_dir} holds a split made with another config; delete that folder to remake "
+                                   "it (`datacentric split` also takes --overwrite)")
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in parts:
         positions = indices[name]
@@ -77,3 +82,20 @@ def split(train_store: Path, out_dir: Path, ratio: list[float], *, seed: int, st
     }
     write_json_atomic(plan_path, plan)
     return plan
+
+
+def write_reserve(train_store: Path, out_dir: Path, count: int, *, shard_size: int = DEFAULT_SHARD_SIZE) -> Store:
+    """The images held out of every subset (`reserved_positions`: the same for every seed), as one store:
+    the independent attacker's training set. Its hash depends on the source and count only."""
+    source = Store(train_store)
+    config = {"source_store": portable(train_store), "source_hash": source.manifest["config_hash"],
+              "reserve": count, "shard_size": shard_size}
+    info = StoreInfo(source.manifest["dataset"], "reserve", tuple(source.class_names), config, seed=0)
+    try:
+        if Store(out_dir).manifest["config_hash"] == info.config_hash:
+            return Store(out_dir)
+    except DatacentricError:
+        pass
+    samples = source.load()
+    return write_store(out_dir, info, samples.select(reserved_positions(samples.labels, count)),
+                       shard_size=shard_size, overwrite=True, progress=False)

@@ -115,8 +115,11 @@ class Store:
     # ---- making and resuming -------------------------------------------------------------
 
     @classmethod
-    def create(cls, root: str | Path, info: StoreInfo, *, overwrite: bool = False) -> Store:
-        """Start a store, or resume one made with the same config; refuse another config unless `overwrite`."""
+    def create(cls, root: str | Path, info: StoreInfo, *, overwrite: bool = False, replace_stale: bool = False
+               ) -> Store:
+        """Start a store, or resume one made with the same config; refuse another config unless `overwrite`
+        (always start over) or `replace_stale` (start over only when the config differs: for folders a
+        pipeline run owns)."""
         root = Path(root)
         manifest_path = root / MANIFEST
         if manifest_path.is_file():
@@ -124,7 +127,7 @@ class Store:
             if existing.manifest.get("config_hash") == info.config_hash and not overwrite:
                 existing._remove_stale_temporaries()
                 return existing
-            if not overwrite:
+            if not (overwrite or replace_stale):
                 raise DatacentricError(
                     f"{root} holds a store made with another config ({existing.manifest.get('stage')}, "
                     f"hash {existing.manifest.get('config_hash')}); delete that folder to remake it (stage "
@@ -388,11 +391,11 @@ def read_samples(h5: h5py.File) -> Samples:
 
 
 def write_store(root: str | Path, info: StoreInfo, samples: Samples, *, shard_size: int, overwrite: bool = False,
-                progress: bool = False) -> Store:
+                progress: bool = False, replace_stale: bool = False) -> Store:
     """Write an in-memory batch as a complete store, resuming shards already written with this config."""
     from datacentric.progress import bar
 
-    store = Store.create(root, info, overwrite=overwrite)
+    store = Store.create(root, info, overwrite=overwrite, replace_stale=replace_stale)
     plan = shard_plan(len(samples), shard_size)
     with bar(total=len(plan), desc=f"write {Path(root).name}", unit="shard", enabled=progress) as progress_bar:
         for shard_id, positions in enumerate(plan):

@@ -56,7 +56,7 @@ def relabel(samples: Samples, soft_label: tuple[float, float] | None, num_classe
 
 def open_part(input_store: Path, out_dir: Path, generator: str, settings, *, context: PartContext,
               soft_label: tuple[float, float] | None = None, shard_size: int = DEFAULT_SHARD_SIZE,
-              overwrite: bool = False):
+              overwrite: bool = False, replace_stale: bool = False):
     """(source store, its samples, the generator, the output store): the output is created, or resumed when
     it was made with the same config (generator, settings, provenance, source, shard size, seed)."""
     source = Store(input_store)
@@ -67,17 +67,18 @@ def open_part(input_store: Path, out_dir: Path, generator: str, settings, *, con
               "soft_label": list(soft_label) if soft_label else None, "source_hash": source.manifest["config_hash"],
               "shard_size": shard_size}
     info = StoreInfo(source.manifest["dataset"], "part", tuple(source.class_names), config, context.seed)
-    return source, samples, maker, Store.create(out_dir, info, overwrite=overwrite)
+    return source, samples, maker, Store.create(out_dir, info, overwrite=overwrite, replace_stale=replace_stale)
 
 
 def transform(input_store: Path, out_dir: Path, generator: str, settings, *, context: PartContext,
               soft_label: tuple[float, float] | None = None, shard_size: int = DEFAULT_SHARD_SIZE,
               shard_index: int | None = None, num_shards: int | None = None, overwrite: bool = False,
-              progress: bool = True) -> Store | None:
+              replace_stale: bool = False, progress: bool = True) -> Store | None:
     """Run `generator` over this process's shards of `input_store`; return the store if this process
     completed it, else None (another share still has shards to write)."""
     source, samples, maker, out = open_part(input_store, out_dir, generator, settings, context=context,
-                                            soft_label=soft_label, shard_size=shard_size, overwrite=overwrite)
+                                            soft_label=soft_label, shard_size=shard_size, overwrite=overwrite,
+                                            replace_stale=replace_stale)
     index, count = shard_assignment(shard_index, num_shards)
     plan = shard_plan(len(samples), shard_size)
     mine = [i for i in range(len(plan)) if i % count == index and not out.has_shard(i)]
@@ -112,7 +113,8 @@ def transform_with_workers(workers: int, **kwargs) -> Store | None:
     if kwargs.pop("shard_index", None) is not None or kwargs.pop("num_shards", None) is not None:
         raise DatacentricError("--workers splits the shards itself; give either --workers or --shard-index/--num-shards")
     threads = max(1, torch.get_num_threads() // workers)
-    setup_keys = ("input_store", "out_dir", "generator", "settings", "context", "soft_label", "shard_size", "overwrite")
+    setup_keys = ("input_store", "out_dir", "generator", "settings", "context", "soft_label", "shard_size", "overwrite",
+                  "replace_stale")
     _, samples, maker, _ = open_part(**{k: v for k, v in kwargs.items() if k in setup_keys})
     maker.setup(samples)  # once, here: a trained noise generator is saved for the workers to load
     kwargs["overwrite"] = False  # the store exists now; the workers resume it

@@ -55,6 +55,25 @@ class ZooSettings:
 
 
 @dataclass(frozen=True)
+class AttackerSettings:
+    """The independent attacker: the benchmark's headline P_adv. Trained on `reserve` training images
+    that no subset of any seed contains (data/split.py: `reserved_positions`), with its own zoo and
+    training length, and without the pipeline's seed, so one attacker serves every seed (model cache)."""
+
+    zoo: str = "cpu-attacker"  # a zoo of pipelines/zoos.toml; no (arch, seed) in common with the surrogates
+    recipe: str = "cpu"
+    epochs: int | None = None  # overrides the recipe's
+    reserve: int = 20000  # training images held out of every subset for it; 0: no independent attacker
+
+    def __post_init__(self):
+        if not isinstance(self.reserve, int) or isinstance(self.reserve, bool) or self.reserve < 0:
+            raise ValueError(f"reserve must be a non-negative integer, got {self.reserve!r}")
+
+    def zoo_settings(self) -> ZooSettings:
+        return ZooSettings(self.zoo, self.recipe, self.epochs)
+
+
+@dataclass(frozen=True)
 class CorruptSettings:
     suite: str = "paper14"
     workers: int = 0  # 0: all cores
@@ -81,6 +100,7 @@ class PipelineConfig:
     corrupt: CorruptSettings = field(default_factory=CorruptSettings)
     targets: ZooSettings = field(default_factory=ZooSettings)
     evaluation: ZooSettings = field(default_factory=lambda: ZooSettings("cpu-holdout"))
+    attacker: AttackerSettings | None = None  # None: P_adv from the evaluation ensemble only
     benchmark: BenchConfig = field(default_factory=BenchConfig)
     export: ExportSettings = field(default_factory=ExportSettings)
     parts: tuple[PartSpec, ...] = ()  # empty: the classic three from split.ratio, [attack] and [corrupt]
@@ -105,7 +125,8 @@ class PipelineConfig:
 
 
 SECTIONS = {"split": SplitSettings, "surrogates": ZooSettings, "attack": AttackConfig, "corrupt": CorruptSettings,
-            "targets": ZooSettings, "evaluation": ZooSettings, "benchmark": BenchConfig, "export": ExportSettings}
+            "targets": ZooSettings, "evaluation": ZooSettings, "attacker": AttackerSettings, "benchmark": BenchConfig,
+            "export": ExportSettings}
 
 
 def load_pipeline(path: Path) -> PipelineConfig:
@@ -131,10 +152,15 @@ def load_pipeline(path: Path) -> PipelineConfig:
     config = from_dict(PipelineConfig, values, str(path))
     parse_ratio(config.split.ratio)
     config.enhanced_parts()  # the classic parts' settings (the [corrupt] suite) are checked here too
-    for section in ("surrogates", "evaluation", "targets"):  # zoos, recipes and methods known before any stage
-        settings = getattr(config, section)
+    zoos = [config.surrogates, config.evaluation, config.targets]
+    if config.attacker is not None:
+        zoos.append(config.attacker.zoo_settings())
+    for settings in zoos:  # zoos, recipes and methods known before any stage
         load_zoo(settings.zoo)
         settings.train_config()
+    if config.attacker is not None and config.attacker.reserve == 0:
+        raise DatacentricError(f"{path} [attacker]: reserve = 0 leaves it no training images outside the subset; "
+                               "reserve some, or remove [attacker] (P_adv then comes from the evaluation ensemble)")
     return config
 
 

@@ -3,7 +3,8 @@
 The runner knows stages, not methods: the enhanced set is the pipeline's list of parts, each made by
 a registered generator (parts/registry.py) through the shared transform loop. Every stage writes
 through stores or saved models that resume, so a killed run re-run with the same config reuses all
-finished work and ends with the same result. Outputs go to data/runs/<pipeline name>/.
+finished work and ends with the same result; a store or model of the run made with another config
+(the TOML was edited) is made again. Outputs go to data/runs/<pipeline name>/.
 """
 
 from __future__ import annotations
@@ -75,21 +76,26 @@ class Run:
         prepare(self.config.dataset, self.prepared, paths.raw_dir(), progress=False)
 
     def split(self) -> None:
-        from datacentric.data.stages import split
+        from datacentric.data.stages import split, write_reserve
 
         c = self.config
         sliced = [p for p in self.parts_list if p.share is not None]
-        common = dict(seed=c.seed, stratify=c.split.stratify, limit=c.split.limit, progress=False)
+        reserve = c.attacker.reserve if c.attacker else 0
+        common = dict(seed=c.seed, stratify=c.split.stratify, limit=c.split.limit, reserve=reserve, progress=False)
         split(self.prepared / "train", self.root / "split", [p.share for p in sliced],
               parts=tuple(p.name for p in sliced), **common)
         # the whole subset as one clean store: the baseline's training set and the surrogates' data
         split(self.prepared / "train", self.root / "subset", [1.0, 0.0, 0.0], **common)
+        if reserve:  # the independent attacker's training images: the same for every seed
+            write_reserve(self.prepared / "train", self.root / "reserve", reserve)
 
-    def _train(self, settings, store: Path, out: Path, *, eval_store: Path | None = None) -> None:
+    def _train(self, settings, store: Path, out: Path, *, eval_store: Path | None = None,
+               pipeline_seed: bool = True) -> None:
         from datacentric.training.stage import train_zoo
 
         recipe = settings.train_config()
-        recipe = dataclasses.replace(recipe, seed=recipe.seed + self.config.seed)
+        if pipeline_seed:
+            recipe = dataclasses.replace(recipe, seed=recipe.seed + self.config.seed)
         train_zoo(store, load_zoo(settings.zoo), recipe, out, device=self.device, eval_store=eval_store, resume=True)
 
     def surrogates(self) -> None:
@@ -99,6 +105,9 @@ class Run:
         if self.needs_surrogates():
             self._train(self.config.surrogates, self.root / "subset" / "clean", self.surrogate_dir)
         self._train(self.config.evaluation, self.root / "subset" / "clean", self.root / "models" / "evaluation")
+        if self.config.attacker:  # seed-independent: every seed's run copies the same models from the model cache
+            self._train(self.config.attacker.zoo_settings(), self.root / "reserve", self.root / "models" / "attacker",
+                        pipeline_seed=False)
 
     def parts(self) -> None:
         from datacentric.parts.transform import default_workers, progress_line, transform_with_workers
@@ -115,9 +124,19 @@ class Run:
             store = transform_with_workers(part.workers or default_workers(part.generator, self.device),
                                            input_store=source, out_dir=self.root / "parts" / part.name,
                                            generator=part.generator, settings=part.settings, context=context,
-                                           soft_label=part.soft_label, progress=True)
-            print(f"  part {part.name} ({part.generator}, {len(store)} images, {time.perf_counter() - started:.1f} s)"
+                                           soft_label=part.soft_label, progress=True, replace_stale=True)
+            seconds = time.perf_counter() - started
+            print(f"  part {part.name} ({part.generator}, {len(store)} images, {seconds:.1f} s)"
                   + (f": {progress_line(store)}" if progress_line(store) else ""), flush=True)
+            self.record_part_cost(part.name, store, seconds)
+
+    def record_part_cost(self, name: str, store: Store, seconds: float) -> None:
+        """parts/costs.json: the seconds that made each part's store (kept while the store is the same)."""
+        path = self.root / "parts" / "costs.json"
+        costs = json.loads(path.read_text()) if path.is_file() else {}
+        if costs.get(name, {}).get("config_hash") != store.manifest["config_hash"]:
+            costs[name] = {"config_hash": store.manifest["config_hash"], "seconds": seconds, "images": len(store)}
+            write_json_atomic(path, costs)
 
     def assemble(self) -> None:
         """The enhanced store: the assembled parts' outputs, shuffled; the same size as the subset."""
@@ -130,7 +149,8 @@ class Run:
         order = np.random.default_rng(self.config.seed).permutation(len(samples))
         config = {"parts": {s.root.name: s.manifest["config_hash"] for s in stores}}
         info = StoreInfo(self.config.dataset, "assemble", tuple(stores[0].class_names), config, self.config.seed)
-        write_store(self.root / "enhanced", info, samples.select(order), shard_size=ASSEMBLED_SHARD_SIZE)
+        write_store(self.root / "enhanced", info, samples.select(order), shard_size=ASSEMBLED_SHARD_SIZE,
+                    replace_stale=True)
 
     def train(self) -> None:
         for name, store in (("baseline", self.root / "subset" / "clean"), ("enhanced", self.root / "enhanced")):
@@ -150,7 +170,9 @@ class Run:
         from datacentric.models.io import load_model
 
         build(self.prepared / "test", self.root / "bench", self.root / "models" / "evaluation", self.config.benchmark,
-              surrogates=[self.surrogate_dir] if self.needs_surrogates() else [], device=self.device)
+              surrogates=[self.surrogate_dir] if self.needs_surrogates() else [], device=self.device,
+              attacker=self.root / "models" / "attacker" if self.config.attacker else None,
+              training_zoos=[self.root / "models" / "evaluation"], replace_stale=True)
         results = {}
         members = load_zoo(self.config.targets.zoo)
         seen = self.seen_corruptions()
@@ -215,5 +237,6 @@ def run(config: PipelineConfig, *, start: str | None = None, until: str | None =
         print(f"stage {name:<10} {timings[name]:7.1f} s", flush=True)
         write_json_atomic(timings_path, {"stages": timings, "total": sum(timings.values())})
     total = time.perf_counter() - began
-    print(f"done in {total:.1f} s; report: {pipeline.root / 'report.md'}", flush=True)
+    reported = last >= STAGES.index("report")
+    print(f"done in {total:.1f} s" + (f"; report: {pipeline.root / 'report.md'}" if reported else ""), flush=True)
     return pipeline.root

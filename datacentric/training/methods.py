@@ -103,6 +103,8 @@ class TrainingMethod:
     name: ClassVar[str]
     Settings: ClassVar[type]
     paper: ClassVar[str] = ""
+    # corruption functions (corruptions/registry.py) the method trains on: reported as seen, the rest unseen
+    seen_corruptions: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, settings, num_classes: int, label_smoothing: float = 0.0):
         self.settings, self.num_classes, self.label_smoothing = settings, num_classes, label_smoothing
@@ -308,6 +310,8 @@ class _NoiseTraining(TrainingMethod):
 class Gnt(_NoiseTraining):
     """Gaussian noise training (paper 003): part of each batch gets x + σ·n, σ fixed or drawn per sample (GNT-mult)."""
 
+    seen_corruptions = frozenset({"gaussian_noise"})
+
     def noisy(self, images, sigma, normal):
         return images + sigma * normal
 
@@ -315,6 +319,8 @@ class Gnt(_NoiseTraining):
 @register("speckle", SpeckleTrainingSettings)
 class Speckle(_NoiseTraining):
     """Speckle noise training (paper 003): part of each batch gets x + x·σ·n, σ drawn per sample from the paper's set."""
+
+    seen_corruptions = frozenset({"speckle_noise"})
 
     def noisy(self, images, sigma, normal):
         return images + images * sigma * normal

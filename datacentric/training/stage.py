@@ -59,13 +59,29 @@ def _matching(folder: Path, identity: dict) -> bool:
 
 
 def _copy_model(source: Path, target: Path, identity: dict, extra: dict) -> None:
-    """model.pt, then identity.json (which makes it count), each written atomically."""
+    """model.pt, then identity.json (which makes it count, and keeps the training cost), each written atomically."""
     target.mkdir(parents=True, exist_ok=True)
     tmp = target / f".model.pt.tmp-{os.getpid()}"
     shutil.copyfile(source / "model.pt", tmp)
     os.replace(tmp, target / "model.pt")
-    write_json_atomic(target / "identity.json", dict(identity, **extra, weights_sha256=sha256_file(target / "model.pt")),
-                      sort_keys=False)
+    cost = json.loads((source / "identity.json").read_text()).get("cost")
+    write_json_atomic(target / "identity.json", dict(identity, **extra, cost=cost,
+                                                     weights_sha256=sha256_file(target / "model.pt")), sort_keys=False)
+
+
+def training_cost(metrics: Path) -> dict:
+    """Wall seconds and image passes of a training run, summed over its metrics lines (one per epoch)."""
+    lines = [json.loads(line) for line in metrics.read_text().splitlines() if line]
+    return {key: sum(line.get(key, 0) for line in lines) for key in ("seconds", "forward_images", "backward_images")}
+
+
+def model_cost(folder: Path) -> dict | None:
+    """The training cost recorded beside a finished model: in its identity, else from the metrics lines of a
+    model trained in place before costs were recorded; None when neither exists."""
+    cost = json.loads((folder / "identity.json").read_text()).get("cost")
+    if cost is None and (folder / "metrics.jsonl").is_file():
+        cost = training_cost(folder / "metrics.jsonl")
+    return cost
 
 
 def train_zoo(store_path: Path, members: list[ZooMember], recipe: TrainConfig, out_dir: Path, *,
@@ -127,12 +143,12 @@ def train_zoo(store_path: Path, members: list[ZooMember], recipe: TrainConfig, o
             meta["test_acc"] = accuracy(model, *eval_data, batch_size=config.eval_batch_size)
         save_model(model_path, model, arch=member.arch, num_classes=store.num_classes, in_chans=images.shape[3],
                    meta=meta)
-        write_json_atomic(folder / "identity.json", dict(identity, **where, weights_sha256=sha256_file(model_path)),
-                          sort_keys=False)
+        write_json_atomic(folder / "identity.json", dict(identity, **where, cost=training_cost(folder / "metrics.jsonl"),
+                                                         weights_sha256=sha256_file(model_path)), sort_keys=False)
         if eval_data is None:
             _copy_model(folder, cached, identity, {})
         saved[member.name] = model_path
-    zoo_index = {"store": str(store_path), "recipe": dataclasses.asdict(recipe),
+    zoo_index = {"store": paths.portable(store_path), "recipe": dataclasses.asdict(recipe),
                  "members": [{"name": m.name, "arch": m.arch, "seed": m.seed, "weight": m.weight} for m in members]}
     write_json_atomic(out_dir / "zoo.json", zoo_index, sort_keys=False)
     return saved

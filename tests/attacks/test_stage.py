@@ -16,15 +16,16 @@ CPU = torch.device("cpu")
 CONFIG = AttackConfig(iterations=3, batch_size=16)
 
 
-def write_zoo_dir(folder, models: dict) -> None:
-    """A trained-zoo folder as `train` writes it, from in-memory models."""
+def write_zoo_dir(folder, models: dict, store=None) -> None:
+    """A trained-zoo folder as `train` writes it, from in-memory models named `<arch>-s<seed>`; `store`:
+    the training store it records."""
     members = []
     for name, model in models.items():
-        arch = name.split("-s")[0]
+        arch, seed = name.split("-s")
         save_model(folder / name / "model.pt", model, arch=arch, num_classes=10, in_chans=3, meta={})
         (folder / name / "identity.json").write_text(json.dumps({"arch": arch, "test": True}))
-        members.append({"name": name, "arch": arch, "seed": 0, "weight": 1.0})
-    (folder / "zoo.json").write_text(json.dumps({"members": members}))
+        members.append({"name": name, "arch": arch, "seed": int(seed), "weight": 1.0})
+    (folder / "zoo.json").write_text(json.dumps({"members": members, **({"store": str(store)} if store else {})}))
 
 
 @pytest.fixture()

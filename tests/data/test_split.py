@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from datacentric.data.split import largest_remainder, parse_ratio, split_indices
+from datacentric.data.split import (largest_remainder, parse_ratio, reserved_positions, split_indices,
+                                   stratified_order)
 from datacentric.errors import DatacentricError
 
 
@@ -55,3 +56,26 @@ def test_custom_part_names_and_bad_limits():
         split_indices(labels, [1, 1], seed=0, parts=("a", "b"), limit=21)
     with pytest.raises(DatacentricError, match="part names"):
         split_indices(labels, [1, 1, 1], seed=0, parts=("a", "b"))
+
+
+def test_the_reserve_is_the_same_for_every_seed_and_no_subset_touches_it():
+    labels = np.repeat(np.arange(10), 500)
+    reserve = reserved_positions(labels, 2000)
+    assert len(reserve) == 2000 and np.array_equal(np.bincount(labels[reserve]), np.full(10, 200))
+    for seed in (0, 1, 7):
+        parts = split_indices(labels, [1, 2, 2], seed=seed, stratify=True, limit=1000, reserve=2000)
+        used = np.concatenate(list(parts.values()))
+        assert len(used) == 1000 and not np.intersect1d(used, reserve).size
+    whole = split_indices(labels, [1, 1], seed=0, parts=("a", "b"), reserve=2000)  # no limit: all but the reserve
+    assert sum(len(v) for v in whole.values()) == 3000
+    with pytest.raises(DatacentricError, match="after a reserve of 2000"):
+        split_indices(labels, [1, 1], seed=0, parts=("a", "b"), limit=4000, reserve=2000)
+
+
+def test_no_reserve_gives_the_split_made_before_reserves_existed():
+    """Runs made before the reserve keep their subsets: the first `limit` of the seed's stratified order."""
+    labels = np.repeat(np.arange(10), 100)
+    parts = split_indices(labels, [1, 2, 2], seed=3, stratify=True, limit=500)
+    before = stratified_order(labels, np.random.default_rng(3))[:500]
+    assert np.array_equal(np.sort(np.concatenate(list(parts.values()))), np.sort(before))
+    assert np.array_equal(parts["clean"], np.sort(before[:100]))

@@ -9,7 +9,9 @@ from datacentric.errors import DatacentricError
 from datacentric.pipeline.config import ZooSettings, load_pipeline, with_seed
 from datacentric.pipeline.runner import Run
 
-PIPELINES = sorted(p for p in pipelines_dir().glob("*.toml") if p.stem not in ("zoos", "recipes"))
+COMPARISONS = sorted(pipelines_dir().glob("*compare*.toml"))
+PIPELINES = sorted(p for p in pipelines_dir().glob("*.toml") if p.stem not in ("zoos", "recipes")
+                   and p not in COMPARISONS)
 
 
 @pytest.mark.parametrize("path", PIPELINES, ids=lambda p: p.stem)
@@ -18,6 +20,14 @@ def test_every_shipped_pipeline_loads_with_known_zoos_and_recipes(path):
     assert config.name == path.stem
     for settings in (config.surrogates, config.evaluation, config.targets):
         assert load_zoo(settings.zoo) and load_recipe(settings.recipe)
+
+
+@pytest.mark.parametrize("path", COMPARISONS, ids=lambda p: p.stem)
+def test_every_shipped_comparison_loads_with_arms_sharing_its_subset(path):
+    from datacentric.pipeline.compare import load_compare
+
+    config = load_compare(path)
+    assert config.name == path.stem and config.arms[0].name == "standard"
 
 
 def test_an_unknown_key_is_one_clear_error(tmp_path):

@@ -69,6 +69,38 @@ def test_smoke_pipeline_runs_every_stage(tmp_path, prepared):
     timings = json.loads((run / "timings.json").read_text())
     assert set(timings["stages"]) == set(STAGES)
     assert timings["total"] == pytest.approx(sum(timings["stages"].values()))
+    check_independent_attacker(data, result)
+    # an edited pipeline remakes what its edit changed, in place, and keeps the rest
+    edited = tmp_path / "smoke.toml"
+    edited.write_text(open(os.path.join(REPO, "pipelines", "smoke.toml")).read().replace("iterations = 2",
+                                                                                       "iterations = 3"))
+    before = Store(run / "parts" / "corrupted").manifest["config_hash"]
+    env = {**os.environ, "DATACENTRIC_DATA": str(data)}
+    again = subprocess.run([sys.executable, "-m", "datacentric", "enhance", str(edited), "--from", "parts", "--until",
+                            "assemble"], capture_output=True, text=True, env=env)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert Store(run / "parts" / "adversarial").manifest["config"]["settings"]["iterations"] == 3
+    assert Store(run / "parts" / "corrupted").manifest["config_hash"] == before
+
+
+def check_independent_attacker(data, first_run):
+    """The headline P_adv is the independent attacker's: trained once on the reserve, reused by another seed."""
+    assert "cifar_resnet8-s300 epoch 1/1" in first_run.stdout
+    run = data / "runs" / "smoke"
+    results = json.loads((run / "results.json").read_text())["cifar_resnet8-s0"]
+    for name in ("baseline", "enhanced"):
+        assert results[name]["adv_source"] == "independent"
+        assert results[name]["adv"] == results[name]["adv_independent"] and "adv_evaluation" in results[name]
+    assert "Independent attacker: cifar_resnet8-s300" in (run / "report.md").read_text()
+    reserve = Store(run / "reserve").load().source_index
+    assert len(reserve) == 200 and not np.intersect1d(reserve, Store(run / "subset" / "clean").load().source_index).size
+    second = enhance(data, "--seed", "1", "--until", "surrogates")
+    assert "cifar_resnet8-s300 epoch" not in second.stdout  # the other seed copies it from the model cache
+    other = data / "runs" / "smoke-seed1"
+    assert not np.intersect1d(reserve, Store(other / "subset" / "clean").load().source_index).size
+    weights = [json.loads((r / "models" / "attacker" / "cifar_resnet8-s300" / "identity.json").read_text())
+               ["weights_sha256"] for r in (run, other)]
+    assert weights[0] == weights[1]
 
 
 def test_a_run_interrupted_in_the_parts_stage_ends_with_the_same_report(tmp_path, prepared):
