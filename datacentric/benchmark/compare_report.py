@@ -114,7 +114,7 @@ def figure(report: dict, out: Path) -> None:
 
 def write(results: dict, costs: dict, context: dict, out_dir: Path) -> dict:
     report = build(results, costs, context)
-    write_json_atomic(out_dir / "compare.json", report)
+    write_json_atomic(out_dir / "compare.json", report, sort_keys=False)
     (out_dir / "compare.md").write_text(markdown(report))
     figure(report, out_dir / "r_vs_cost.png")
     return report

@@ -41,6 +41,7 @@ def rows_of(entries: list[dict]) -> tuple:
                    and not any(source in row[0] for source in headline))
     return ROWS + CORRUPTION_ROWS + second
 SETS = ("baseline", "enhanced")
+ABLATED = "without-"  # results key prefix: the zoo trained on the enhanced set with that part left clean
 ATTACK_ORDER = ("cw_l2", "mi_fgsm_8", "pgd_linf", "mi_fgsm_16")  # roughly weakest to strongest transfer
 
 
@@ -58,6 +59,14 @@ def compare(results: dict[str, dict[str, dict]], *, context: dict) -> dict:
         rows = rows_of([e[name] for e in complete for name in SETS])
         report["mean"] = {name: {key: float(np.mean([e[name][key] for e in complete])) for key, _ in rows}
                           for name in SETS + ("difference",)}
+    ablated = sorted({k[len(ABLATED):] for by_set in results.values() for k in by_set if k.startswith(ABLATED)})
+    if ablated:  # what each part adds: enhanced minus the same set with that part's images left clean
+        report["ablation"] = {}
+        for part in ablated:
+            per_arch = {arch: {key: by_set["enhanced"][key] - by_set[ABLATED + part][key] for key, _ in ROWS}
+                        for arch, by_set in results.items() if ABLATED + part in by_set}
+            per_arch["mean"] = {key: float(np.mean([v[key] for v in per_arch.values()])) for key, _ in ROWS}
+            report["ablation"][part] = per_arch
     return report
 
 
@@ -93,6 +102,18 @@ def markdown(report: dict) -> str:
             mean = f" | {cell(report['mean'][name][key])}" if "mean" in report else ""
             lines.append(f"| {label} | " + " | ".join(cell(v) for v in values) + mean + " |")
         lines += ["", NOTES[name], ""]
+    if "ablation" in report:
+        columns = list(next(iter(report["ablation"].values())))
+        lines += ["## Ablation: what each part adds (%)", "",
+                  "| part replaced by its clean images | " + " | ".join(f"{c} ΔR" for c in columns)
+                  + " | mean Δclean | mean ΔP_adv | mean ΔP_cor |", "|---" * (len(columns) + 4) + "|"]
+        for part, per_arch in report["ablation"].items():
+            mean = per_arch["mean"]
+            lines.append(f"| {part} | " + " | ".join(f"{per_arch[c]['R']:+.2f}" for c in columns)
+                         + f" | {mean['clean']:+.2f} | {mean['adv']:+.2f} | {mean['cor']:+.2f} |")
+        lines += ["", "Enhanced set minus the same set with that part's images left as the clean images they were "
+                  "made from (same models, epochs and seed): a positive ΔR means the part earns its place; it "
+                  "does not say what other generators would have earned in its place.", ""]
     lines += ["## Details per architecture", ""]
     for arch, entry in report["architectures"].items():
         for name in SETS:
@@ -140,6 +161,12 @@ def seeds_table(run_dirs: list[Path]) -> str:
             cells += [f"{np.mean(base):.2f}", f"{np.mean(enhanced):.2f}",
                       f"{np.mean(delta):+.2f} [{min(delta):+.2f}, {max(delta):+.2f}]"]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    for part in [p for p in reports[0].get("ablation", {}) if all(p in r.get("ablation", {}) for r in reports)]:
+        cells = []
+        for arch in columns:
+            added = [r["ablation"][part][arch]["R"] for r in reports]
+            cells += ["", "", f"{np.mean(added):+.2f} [{min(added):+.2f}, {max(added):+.2f}]"]
+        lines.append(f"| R added by part '{part}' (ablation) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -104,6 +104,9 @@ class PipelineConfig:
     benchmark: BenchConfig = field(default_factory=BenchConfig)
     export: ExportSettings = field(default_factory=ExportSettings)
     parts: tuple[PartSpec, ...] = ()  # empty: the classic three from split.ratio, [attack] and [corrupt]
+    # assembled parts to ablate: for each, the target zoo also trains on the enhanced set with that part
+    # replaced by the clean images it was made from, and the report shows what the part adds
+    ablation: tuple[str, ...] = ()
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not RUN_NAME.match(self.name):
@@ -141,6 +144,8 @@ def load_pipeline(path: Path) -> PipelineConfig:
             if key == "benchmark":
                 value = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
             values[key] = from_dict(SECTIONS[key], value, f"{path} [{key}]")
+        elif key == "ablation":
+            values[key] = tuple(value) if isinstance(value, list) else value
         elif key == "parts":
             if "ratio" in table.get("split", {}):
                 raise DatacentricError(f"{path}: give either [split] ratio (the classic three parts) or [[parts]]")
@@ -158,6 +163,11 @@ def load_pipeline(path: Path) -> PipelineConfig:
     for settings in zoos:  # zoos, recipes and methods known before any stage
         load_zoo(settings.zoo)
         settings.train_config()
+    assembled = {p.name for p in config.enhanced_parts()} - {p.input for p in config.enhanced_parts()}
+    unknown = [name for name in config.ablation if name not in assembled]
+    if unknown or len(set(config.ablation)) != len(config.ablation):
+        raise DatacentricError(f"{path}: ablation names parts of the enhanced set once each ({sorted(assembled)}), "
+                               f"got {list(config.ablation)}")
     if config.attacker is not None and config.attacker.reserve == 0:
         raise DatacentricError(f"{path} [attacker]: reserve = 0 leaves it no training images outside the subset; "
                                "reserve some, or remove [attacker] (P_adv then comes from the evaluation ensemble)")

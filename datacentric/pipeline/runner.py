@@ -138,22 +138,40 @@ class Run:
             costs[name] = {"config_hash": store.manifest["config_hash"], "seconds": seconds, "images": len(store)}
             write_json_atomic(path, costs)
 
+    def clean_source(self, part: PartSpec) -> Path:
+        """The split store holding the clean images a part was made from (through any chain of inputs)."""
+        by_name = {p.name: p for p in self.parts_list}
+        while part.input is not None:
+            part = by_name[part.input]
+        return self.root / "split" / part.name
+
     def assemble(self) -> None:
-        """The enhanced store: the assembled parts' outputs, shuffled; the same size as the subset."""
-        stores = [Store(self.root / "parts" / p.name) for p in self.assembled_parts()
-                  if (self.root / "parts" / p.name / "manifest.json").exists()]
-        stores = [s for s in stores if len(s)]
-        if not stores:
-            raise DatacentricError("the enhanced set has no samples: every part is empty")
-        samples = Samples.concat([s.load() for s in stores], num_classes=stores[0].num_classes)
-        order = np.random.default_rng(self.config.seed).permutation(len(samples))
-        config = {"parts": {s.root.name: s.manifest["config_hash"] for s in stores}}
-        info = StoreInfo(self.config.dataset, "assemble", tuple(stores[0].class_names), config, self.config.seed)
-        write_store(self.root / "enhanced", info, samples.select(order), shard_size=ASSEMBLED_SHARD_SIZE,
-                    replace_stale=True)
+        """The enhanced store: the assembled parts' outputs, shuffled; the same size as the subset. For each
+        ablated part, the same set with that part's output replaced by its clean source images."""
+        variants = {"enhanced": None, **{f"ablation/{name}": name for name in self.config.ablation}}
+        for folder, ablated in variants.items():
+            paths_ = [self.clean_source(p) if p.name == ablated else self.root / "parts" / p.name
+                      for p in self.assembled_parts()]
+            stores = [Store(path) for path in paths_ if (path / "manifest.json").exists()]
+            stores = [s for s in stores if len(s)]
+            if not stores:
+                raise DatacentricError("the enhanced set has no samples: every part is empty")
+            samples = Samples.concat([s.load() for s in stores], num_classes=stores[0].num_classes)
+            order = np.random.default_rng(self.config.seed).permutation(len(samples))
+            config = {"parts": {s.root.name: s.manifest["config_hash"] for s in stores}}
+            if ablated:
+                config["ablated"] = ablated
+            info = StoreInfo(self.config.dataset, "assemble", tuple(stores[0].class_names), config, self.config.seed)
+            write_store(self.root / folder, info, samples.select(order), shard_size=ASSEMBLED_SHARD_SIZE,
+                        replace_stale=True)
+
+    def trained_sets(self) -> dict[str, Path]:
+        """Model folder name → the store its zoo trains on: baseline, enhanced, and one per ablated part."""
+        return {"baseline": self.root / "subset" / "clean", "enhanced": self.root / "enhanced",
+                **{f"without-{name}": self.root / "ablation" / name for name in self.config.ablation}}
 
     def train(self) -> None:
-        for name, store in (("baseline", self.root / "subset" / "clean"), ("enhanced", self.root / "enhanced")):
+        for name, store in self.trained_sets().items():
             self._train(self.config.targets, store, self.root / "models" / name)
 
     def seen_corruptions(self) -> set[str]:
@@ -176,10 +194,11 @@ class Run:
         results = {}
         members = load_zoo(self.config.targets.zoo)
         seen = self.seen_corruptions()
-        with bar(total=2 * len(members), desc="benchmark", unit="model") as progress:
+        sets = list(self.trained_sets())
+        with bar(total=len(sets) * len(members), desc="benchmark", unit="model") as progress:
             for member in members:
                 by_set = {}
-                for name in ("baseline", "enhanced"):
+                for name in sets:
                     model, _ = load_model(self.root / "models" / name / member.name / "model.pt", self.device)
                     by_set[name] = evaluate(model, self.root / "bench", self.device, seed=self.config.seed, seen=seen)
                     progress.update(1)

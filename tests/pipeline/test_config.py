@@ -99,6 +99,7 @@ BAD_PARTS = {
                   '\n[[parts]]\nname = "b"\ninput = "noisy"\ngenerator = "mixup"\n', "more than one part"),
     "name escapes": (GOOD_PARTS.replace('name = "noisy"', 'name = "../x"'), "part name"),
     "unknown setting": (GOOD_PARTS.replace("sigma = 0.1", "sigmaa = 0.1"), "sigmaa"),
+    "ablation of no part": ('ablation = ["nowhere"]\n' + GOOD_PARTS, "ablation names parts"),
 }
 
 

@@ -58,6 +58,12 @@ def test_smoke_pipeline_runs_every_stage(tmp_path, prepared):
     for figure in ("per_corruption.png", "severity.png", "attacks.png"):
         assert (run / figure).stat().st_size > 5000
     assert "ACC(P_ori)" in (run / "report.md").read_text()
+    added = report["ablation"]["adversarial"]  # the same set with the adversarial part left clean, trained again
+    assert set(added) == {"cifar_resnet8-s0", "mean"} and "## Ablation" in (run / "report.md").read_text()
+    without = json.loads((run / "results.json").read_text())["cifar_resnet8-s0"]["without-adversarial"]
+    assert added["mean"]["R"] == pytest.approx(entry["enhanced"]["R"] - without["R"])
+    ablated = Store(run / "ablation" / "adversarial").load()
+    assert set(ablated.kind) == {"clean", "corrupted"} and len(ablated) == len(Store(run / "enhanced"))
     assert (run / "submission" / "data.npy").exists() and (run / "submission" / "label.npy").exists()
     card = subprocess.run([sys.executable, "-m", "datacentric", "card", str(run / "enhanced"), "--out",
                            str(tmp_path / "card")], capture_output=True, text=True)
@@ -85,7 +91,7 @@ def test_smoke_pipeline_runs_every_stage(tmp_path, prepared):
 
 def check_independent_attacker(data, first_run):
     """The headline P_adv is the independent attacker's: trained once on the reserve, reused by another seed."""
-    assert "cifar_resnet8-s300 epoch 1/1" in first_run.stdout
+    assert "cifar_resnet8-s300 epoch 1/1" in first_run.stdout + first_run.stderr  # epoch lines go to stderr
     run = data / "runs" / "smoke"
     results = json.loads((run / "results.json").read_text())["cifar_resnet8-s0"]
     for name in ("baseline", "enhanced"):
@@ -95,7 +101,7 @@ def check_independent_attacker(data, first_run):
     reserve = Store(run / "reserve").load().source_index
     assert len(reserve) == 200 and not np.intersect1d(reserve, Store(run / "subset" / "clean").load().source_index).size
     second = enhance(data, "--seed", "1", "--until", "surrogates")
-    assert "cifar_resnet8-s300 epoch" not in second.stdout  # the other seed copies it from the model cache
+    assert "cifar_resnet8-s300 epoch" not in second.stdout + second.stderr  # copied from the model cache
     other = data / "runs" / "smoke-seed1"
     assert not np.intersect1d(reserve, Store(other / "subset" / "clean").load().source_index).size
     weights = [json.loads((r / "models" / "attacker" / "cifar_resnet8-s300" / "identity.json").read_text())
