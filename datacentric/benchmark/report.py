@@ -36,7 +36,7 @@ NOTES = {  # one plain sentence under each table: what it measures, and what it 
 def rows_of(entries: list[dict]) -> tuple:
     """The table's rows: paper 004's four (P_adv and R from the headline source), seen and unseen corruption
     accuracy, and the other attacker sources' P_adv and R where every entry has them and they are not the headline."""
-    headline = {e["adv_source"] for e in entries if "adv_source" in e} or {"evaluation"}  # Δ and mean rows lack it
+    headline = {e.get("adv_source", "evaluation") for e in entries}
     second = tuple(row for row in SOURCE_ROWS if all(row[0] in e for e in entries)
                    and not any(source in row[0] for source in headline))
     return ROWS + CORRUPTION_ROWS + second
@@ -53,12 +53,15 @@ def compare(results: dict[str, dict[str, dict]], *, context: dict) -> dict:
         if all(name in by_set for name in SETS):
             rows = rows_of([by_set[name] for name in SETS])
             entry["difference"] = {key: by_set["enhanced"][key] - by_set["baseline"][key] for key, _ in rows}
+            entry["difference"]["adv_source"] = by_set["enhanced"].get("adv_source", "evaluation")
         report["architectures"][arch] = entry
     complete = [e for e in report["architectures"].values() if "difference" in e]
     if complete:
         rows = rows_of([e[name] for e in complete for name in SETS])
         report["mean"] = {name: {key: float(np.mean([e[name][key] for e in complete])) for key, _ in rows}
                           for name in SETS + ("difference",)}
+        for name in SETS + ("difference",):
+            report["mean"][name]["adv_source"] = complete[0][name].get("adv_source", "evaluation")
     ablated = sorted({k[len(ABLATED):] for by_set in results.values() for k in by_set if k.startswith(ABLATED)})
     if ablated:  # what each part adds: enhanced minus the same set with that part's images left clean
         report["ablation"] = {}
