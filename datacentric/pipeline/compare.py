@@ -97,9 +97,11 @@ class Comparison:
         self.base = base_pipeline(config)
         self.root = paths.data_dir() / "runs" / (config.name if config.seed == 0 else f"{config.name}-seed{config.seed}")
         self.base_run = Run(self.base)
+        self.data_runs = {arm.name: Run(with_seed(load_pipeline(pipelines_dir() / arm.data), config.seed))
+                          for arm in config.arms if arm.data}  # each pipeline read once
 
     def data_run(self, arm: Arm) -> Run:
-        return Run(with_seed(load_pipeline(pipelines_dir() / arm.data), self.config.seed))
+        return self.data_runs[arm.name]
 
     def training_store(self, arm: Arm) -> Path:
         return self.data_run(arm).root / "enhanced" if arm.data else self.base_run.root / "subset" / "clean"
