@@ -143,7 +143,7 @@ class Comparison:
         build(base.prepared / "test", self.root / "bench", base.root / "models" / "evaluation", self.base.benchmark,
               surrogates=[Path(s) for s in surrogates], device=base.device,
               attacker=base.root / "models" / "attacker" if self.base.attacker else None,
-              training_zoos=[base.root / "models" / "evaluation"])
+              training_zoos=[base.root / "models" / "evaluation"], replace_stale=True)
         results = {}
         for arm in self.config.arms:
             seen = self.seen_corruptions(arm)
