@@ -121,20 +121,34 @@ def write(results: dict, costs: dict, context: dict, out_dir: Path) -> dict:
 
 
 def seeds_table(run_dirs: list[Path]) -> str:
-    """Several comparison runs (seeds) → per arm, the zoo-mean clean, P_adv, P_cor, R and ΔR: mean [min, max]."""
+    """Several comparison runs (seeds) → per arm: zoo-mean clean, P_adv, unseen P_cor and R, ΔR against
+    `standard` (zoo mean, each architecture, and from the evaluation ensemble), Δclean: mean [min, max]."""
     from datacentric.benchmark.report import load_reports
 
     reports = load_reports(run_dirs, "compare.json")
     arms = [a for a in reports[0]["arms"] if all(a in r["arms"] for r in reports)]
+    members = list(reports[0]["arms"][arms[0]]["members"])
 
     def spread(values: list[float], sign: str = "") -> str:
         return f"{np.mean(values):{sign}.2f} [{min(values):{sign}.2f}, {max(values):{sign}.2f}]"
 
+    def member_delta(report: dict, arm: str, member: str, key: str = "R") -> float:
+        return report["arms"][arm]["members"][member][key] - report["arms"][STANDARD]["members"][member][key]
+
+    def zoo_delta(report: dict, arm: str, key: str) -> float:
+        return float(np.mean([member_delta(report, arm, member, key) for member in members]))
+
+    architectures = [member.rsplit("-s", 1)[0] for member in members]
     lines = [f"{len(reports)} runs: " + ", ".join(str(r) for r in run_dirs), "",
-             "| arm | clean | P_adv | P_cor | R | ΔR vs standard | cost (min) |", "|---|---|---|---|---|---|---|"]
+             "| arm | clean | P_adv | P_cor unseen | R | ΔR | " + " | ".join(f"ΔR {a}" for a in architectures)
+             + " | ΔR ens. | Δclean | cost (min) |", "|---" * (9 + len(architectures)) + "|"]
     for arm in arms:
         entries = [r["arms"][arm] for r in reports]
-        lines.append(f"| {arm} | " + " | ".join(spread([e["mean"][k] for e in entries]) for k in ("clean", "adv", "cor", "R"))
-                     + f" | {spread([e['delta']['R'] for e in entries], '+')} | "
-                     + f"{np.mean([e['cost'].get('seconds', 0) for e in entries]) / 60:.1f} |")
+        cells = [spread([e["mean"][k] for e in entries]) for k in ("clean", "adv", "cor_unseen", "R")]
+        cells.append(spread([e["delta"]["R"] for e in entries], "+"))
+        cells += [spread([member_delta(r, arm, member) for r in reports], "+") for member in members]
+        cells.append(spread([zoo_delta(r, arm, "R_evaluation") for r in reports], "+"))
+        cells.append(spread([e["delta"]["clean"] for e in entries], "+"))
+        cells.append(f"{np.mean([e['cost'].get('seconds', 0) for e in entries]) / 60:.1f}")
+        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

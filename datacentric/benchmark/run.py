@@ -85,3 +85,24 @@ def add_corruption_errors(result: dict, baseline: dict) -> None:
         return {c: {int(s): 100 - a for s, a in sev.items()} for c, sev in r["per_corruption_severity"].items()}
 
     result["ce"], result["mce"] = metrics.corruption_errors(errors(result), errors(baseline))
+
+
+def evaluate_sets(model_dirs: dict[str, Path], members: list[str], bench_dir: Path, device: torch.device, *,
+                  seed: int, seen: dict[str, set[str]], reference: str) -> dict[str, dict[str, dict]]:
+    """`evaluate` for every trained set (name → folder of zoo members) and member: results[set][member], each
+    with CE and mCE against the `reference` set's model of the same architecture."""
+    from datacentric.models.io import load_model
+    from datacentric.progress import bar
+
+    results: dict[str, dict[str, dict]] = {}
+    with bar(total=len(model_dirs) * len(members), desc="benchmark", unit="model") as progress:
+        for name, folder in model_dirs.items():
+            results[name] = {}
+            for member in members:
+                model, _ = load_model(folder / member / "model.pt", device)
+                results[name][member] = evaluate(model, bench_dir, device, seed=seed, seen=seen[name])
+                progress.update(1)
+    for by_member in results.values():
+        for member, result in by_member.items():
+            add_corruption_errors(result, results[reference][member])
+    return results

@@ -67,24 +67,27 @@ def benchmark_build(
                                             "the surrogates."),
     dataset: str = typer.Option("cifar10", help="A prepared dataset (its test split is used)."),
     out: Optional[Path] = typer.Option(None, help="Output [default: data/bench/<dataset>]."),
-    clean_count: int = typer.Option(1000, help="P_ori images."),
-    adv_count: int = typer.Option(1000, help="P_adv images."),
-    cor_per_cell: int = typer.Option(16, help="P_cor images per corruption and severity."),
+    clean_count: Optional[int] = typer.Option(None, help="P_ori images."),
+    adv_count: Optional[int] = typer.Option(None, help="P_adv images, split over the attacks."),
+    cor_per_cell: Optional[int] = typer.Option(None, help="P_cor images per corruption and severity."),
     test_store: Optional[Path] = typer.Option(None, help="Override the test store."),
     evaluation_model: List[str] = typer.Option([], help="An external attacker for a second P_adv (repeatable): "
                                                "PATH[,arch=NAME][,mean=R/G/B][,std=R/G/B][,prefix=P] of a timm "
                                                "checkpoint, torchvision state dict or RobustBench-style file."),
-    seed: int = typer.Option(0, callback=at_least(0)),
+    seed: Optional[int] = typer.Option(None, callback=at_least(0), help="Which test images."),
     device: str = typer.Option("auto"),
 ) -> None:
-    """Build P_ori, P_adv and P_cor from the test split (cached: a re-run reuses them)."""
+    """Build P_ori, P_adv and P_cor from the test split (cached: a re-run reuses them).
+
+    Options left out take `BenchConfig`'s defaults (datacentric/benchmark/build.py)."""
     from datacentric import device as devices
     from datacentric.benchmark.build import BenchConfig, build
 
     from datacentric.config import from_dict
 
-    config = from_dict(BenchConfig, dict(clean_count=clean_count, adv_count=adv_count, cor_per_cell=cor_per_cell,
-                                         seed=seed, evaluation_models=tuple(evaluation_model)), "benchmark options")
+    given = dict(clean_count=clean_count, adv_count=adv_count, cor_per_cell=cor_per_cell, seed=seed)
+    config = from_dict(BenchConfig, dict({k: v for k, v in given.items() if v is not None},
+                                         evaluation_models=tuple(evaluation_model)), "benchmark options")
     target = out or paths.data_dir() / "bench" / dataset
     manifest = build(test_store or paths.prepared_dir(dataset) / "test", target, evaluation, config,
                      surrogates=list(surrogates), device=devices.resolve(device), attacker=attacker)

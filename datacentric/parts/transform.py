@@ -74,11 +74,13 @@ def transform(input_store: Path, out_dir: Path, generator: str, settings, *, con
               soft_label: tuple[float, float] | None = None, shard_size: int = DEFAULT_SHARD_SIZE,
               shard_index: int | None = None, num_shards: int | None = None, overwrite: bool = False,
               replace_stale: bool = False, progress: bool = True) -> Store | None:
-    """Run `generator` over this process's shards of `input_store`; return the store if this process
-    completed it, else None (another share still has shards to write)."""
+    """Run `generator` over this process's shards of `input_store`; return the store once it is complete
+    (made now or before with the same config), else None (another share still has shards to write)."""
     source, samples, maker, out = open_part(input_store, out_dir, generator, settings, context=context,
                                             soft_label=soft_label, shard_size=shard_size, overwrite=overwrite,
                                             replace_stale=replace_stale)
+    if out.manifest.get("complete"):
+        return out  # made before with this config: no setup (surrogates, a trained noise generator) to redo
     index, count = shard_assignment(shard_index, num_shards)
     plan = shard_plan(len(samples), shard_size)
     mine = [i for i in range(len(plan)) if i % count == index and not out.has_shard(i)]
@@ -115,7 +117,9 @@ def transform_with_workers(workers: int, **kwargs) -> Store | None:
     threads = max(1, torch.get_num_threads() // workers)
     setup_keys = ("input_store", "out_dir", "generator", "settings", "context", "soft_label", "shard_size", "overwrite",
                   "replace_stale")
-    _, samples, maker, _ = open_part(**{k: v for k, v in kwargs.items() if k in setup_keys})
+    _, samples, maker, out = open_part(**{k: v for k, v in kwargs.items() if k in setup_keys})
+    if out.manifest.get("complete"):
+        return out
     maker.setup(samples)  # once, here: a trained noise generator is saved for the workers to load
     kwargs["overwrite"] = False  # the store exists now; the workers resume it
     method = "fork" if generator_class(kwargs["generator"]).forkable else "spawn"

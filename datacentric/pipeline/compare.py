@@ -134,8 +134,7 @@ class Comparison:
 
     def benchmark(self) -> None:
         from datacentric.benchmark.build import build
-        from datacentric.benchmark.run import add_corruption_errors, evaluate
-        from datacentric.models.io import load_model
+        from datacentric.benchmark.run import evaluate_sets
 
         base = self.base_run
         surrogates = sorted({str(self.data_run(a).surrogate_dir) for a in self.config.arms
@@ -144,18 +143,11 @@ class Comparison:
               surrogates=[Path(s) for s in surrogates], device=base.device,
               attacker=base.root / "models" / "attacker" if self.base.attacker else None,
               training_zoos=[base.root / "models" / "evaluation"], replace_stale=True)
-        results = {}
-        for arm in self.config.arms:
-            seen = self.seen_corruptions(arm)
-            results[arm.name] = {}
-            for member in load_zoo(self.base.targets.zoo):
-                model, _ = load_model(self.root / "models" / arm.name / member.name / "model.pt", base.device)
-                results[arm.name][member.name] = evaluate(model, self.root / "bench", base.device,
-                                                          seed=self.config.seed, seen=seen)
-            print(f"  arm {arm.name} evaluated", flush=True)
-        for arm_results in results.values():
-            for member, result in arm_results.items():
-                add_corruption_errors(result, results[STANDARD][member])
+        results = evaluate_sets({arm.name: self.root / "models" / arm.name for arm in self.config.arms},
+                                [member.name for member in load_zoo(self.base.targets.zoo)], self.root / "bench",
+                                base.device, seed=self.config.seed,
+                                seen={arm.name: self.seen_corruptions(arm) for arm in self.config.arms},
+                                reference=STANDARD)
         write_json_atomic(self.root / "results.json", results, sort_keys=False)
 
     def seen_corruptions(self, arm: Arm) -> set[str]:

@@ -25,7 +25,6 @@ from datacentric.data.store import Store, StoreInfo, write_json_atomic, write_st
 from datacentric.errors import DatacentricError
 from datacentric.parts.registry import PartContext, generator_class
 from datacentric.pipeline.config import PartSpec, PipelineConfig
-from datacentric.progress import bar
 
 STAGES = ("prepare", "split", "surrogates", "parts", "assemble", "train", "benchmark", "report", "export")
 ASSEMBLED_SHARD_SIZE = 5000
@@ -184,27 +183,18 @@ class Run:
 
     def benchmark(self) -> None:
         from datacentric.benchmark.build import build
-        from datacentric.benchmark.run import add_corruption_errors, evaluate
-        from datacentric.models.io import load_model
+        from datacentric.benchmark.run import evaluate_sets
 
         build(self.prepared / "test", self.root / "bench", self.root / "models" / "evaluation", self.config.benchmark,
               surrogates=[self.surrogate_dir] if self.needs_surrogates() else [], device=self.device,
               attacker=self.root / "models" / "attacker" if self.config.attacker else None,
               training_zoos=[self.root / "models" / "evaluation"], replace_stale=True)
-        results = {}
-        members = load_zoo(self.config.targets.zoo)
-        seen = self.seen_corruptions()
-        sets = list(self.trained_sets())
-        with bar(total=len(sets) * len(members), desc="benchmark", unit="model") as progress:
-            for member in members:
-                by_set = {}
-                for name in sets:
-                    model, _ = load_model(self.root / "models" / name / member.name / "model.pt", self.device)
-                    by_set[name] = evaluate(model, self.root / "bench", self.device, seed=self.config.seed, seen=seen)
-                    progress.update(1)
-                add_corruption_errors(by_set["enhanced"], by_set["baseline"])
-                add_corruption_errors(by_set["baseline"], by_set["baseline"])
-                results[member.name] = by_set
+        seen = self.seen_corruptions()  # the baseline's P_cor is split like the enhanced set's, to compare them
+        by_set = evaluate_sets({name: self.root / "models" / name for name in self.trained_sets()},
+                               [member.name for member in load_zoo(self.config.targets.zoo)], self.root / "bench",
+                               self.device, seed=self.config.seed, seen={name: seen for name in self.trained_sets()},
+                               reference="baseline")
+        results = {member: {name: by_set[name][member] for name in by_set} for member in by_set["baseline"]}
         write_json_atomic(self.root / "results.json", results, sort_keys=False)
 
     def report(self) -> None:

@@ -74,3 +74,16 @@ def test_an_attacker_trained_on_a_surrogate_image_is_refused(folders, cifar4k, t
     with pytest.raises(DatacentricError, match="trained on 10 images that surrogate ensemble"):
         build(folders / "test", folders / "out", folders / "evaluation", SMALL, surrogates=[folders / "surrogates"],
               device=CPU, attacker=folders / "attacker2")
+
+
+def test_the_build_command_takes_bench_config_defaults_for_options_left_out(folders, data_dir):
+    from tests.cli.test_data_commands import run
+
+    run(["benchmark", "build", "--evaluation", str(folders / "evaluation"), "--surrogates", str(folders / "surrogates"),
+         "--attacker", str(folders / "attacker"), "--test-store", str(folders / "test"), "--out", str(folders / "cli"),
+         "--clean-count", "40", "--adv-count", "8", "--cor-per-cell", "1", "--device", "cpu"], data_dir)
+    config = json.loads((folders / "cli" / "bench.json").read_text())["config"]
+    defaults = BenchConfig()
+    assert (config["clean_count"], config["adv_count"], config["cor_per_cell"]) == (40, 8, 1)
+    assert config["seed"] == defaults.seed and tuple(config["attacks"]) == defaults.attacks
+    assert tuple(config["suites"]) == defaults.suites and tuple(config["severities"]) == defaults.severities

@@ -11,7 +11,8 @@ import torch
 from datacentric.data.samples import Samples
 from datacentric.data.store import Store, StoreInfo, write_store
 from datacentric.errors import DatacentricError
-from datacentric.parts.registry import GENERATORS, PartContext, _load_all, list_generators, make_settings
+from datacentric.parts.registry import (GENERATORS, PartContext, _load_all, generator_class, list_generators,
+                                        make_settings)
 from datacentric.parts.transform import transform_with_workers
 from tests.attacks.test_stage import write_zoo_dir
 
@@ -88,6 +89,18 @@ def test_a_killed_part_resumes_to_the_same_bytes(setup, name):
     (folder / "manifest.json").write_text(json.dumps(manifest))
     again = make(setup, name, f"{name}-resume").load()
     assert np.array_equal(again.images, reference.images) and np.array_equal(again.labels, reference.labels)
+
+
+@pytest.mark.parametrize("name, workers", [("transfer_attack", 1), ("gaussian_noise", 2)])
+def test_a_finished_part_is_returned_without_setting_its_generator_up_again(setup, name, workers, monkeypatch):
+    first = make(setup, name, f"finished-{name}", workers=workers)
+
+    def refuse(self, samples):
+        raise AssertionError("setup ran again on a finished part")
+
+    monkeypatch.setattr(generator_class(name), "setup", refuse)
+    again = make(setup, name, f"finished-{name}", workers=workers)
+    assert again.manifest == first.manifest
 
 
 def test_tlat_budgets_targets_and_labels(setup):
