@@ -70,6 +70,12 @@ def open_part(input_store: Path, out_dir: Path, generator: str, settings, *, con
     return source, samples, maker, Store.create(out_dir, info, overwrite=overwrite, replace_stale=replace_stale)
 
 
+def finished(out: Store, count: int, shard_size: int) -> bool:
+    """Complete, and every shard's file still there with its checksum (a missing one is made again)."""
+    shards = len(shard_plan(count, shard_size))
+    return bool(out.manifest.get("complete")) and all(out.has_shard(i) for i in range(shards))
+
+
 def transform(input_store: Path, out_dir: Path, generator: str, settings, *, context: PartContext,
               soft_label: tuple[float, float] | None = None, shard_size: int = DEFAULT_SHARD_SIZE,
               shard_index: int | None = None, num_shards: int | None = None, overwrite: bool = False,
@@ -79,7 +85,7 @@ def transform(input_store: Path, out_dir: Path, generator: str, settings, *, con
     source, samples, maker, out = open_part(input_store, out_dir, generator, settings, context=context,
                                             soft_label=soft_label, shard_size=shard_size, overwrite=overwrite,
                                             replace_stale=replace_stale)
-    if out.manifest.get("complete"):
+    if finished(out, len(samples), shard_size):
         return out  # made before with this config: no setup (surrogates, a trained noise generator) to redo
     index, count = shard_assignment(shard_index, num_shards)
     plan = shard_plan(len(samples), shard_size)
@@ -118,7 +124,7 @@ def transform_with_workers(workers: int, **kwargs) -> Store | None:
     setup_keys = ("input_store", "out_dir", "generator", "settings", "context", "soft_label", "shard_size", "overwrite",
                   "replace_stale")
     _, samples, maker, out = open_part(**{k: v for k, v in kwargs.items() if k in setup_keys})
-    if out.manifest.get("complete"):
+    if finished(out, len(samples), kwargs.get("shard_size", DEFAULT_SHARD_SIZE)):
         return out
     maker.setup(samples)  # once, here: a trained noise generator is saved for the workers to load
     kwargs["overwrite"] = False  # the store exists now; the workers resume it
