@@ -190,9 +190,10 @@ class Run:
               attacker=self.root / "models" / "attacker" if self.config.attacker else None,
               training_zoos=[self.root / "models" / "evaluation"], replace_stale=True)
         seen = self.seen_corruptions()  # the baseline's P_cor is split like the enhanced set's, to compare them
-        by_set = evaluate_sets({name: self.root / "models" / name for name in self.trained_sets()},
+        sets = self.trained_sets()
+        by_set = evaluate_sets({name: self.root / "models" / name for name in sets},
                                [member.name for member in load_zoo(self.config.targets.zoo)], self.root / "bench",
-                               self.device, seed=self.config.seed, seen={name: seen for name in self.trained_sets()},
+                               self.device, seed=self.config.seed, seen={name: seen for name in sets},
                                reference="baseline")
         results = {member: {name: by_set[name][member] for name in by_set} for member in by_set["baseline"]}
         write_json_atomic(self.root / "results.json", results, sort_keys=False)
