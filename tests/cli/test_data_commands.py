@@ -1,4 +1,4 @@
-"""The data commands end to end, as a user runs them (subprocesses, so exit codes and stderr are real)."""
+"""The data commands end to end, as a user runs them, and the `run` helper every CLI test uses."""
 
 import contextlib
 import io
@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -36,15 +37,10 @@ def run(args, data_dir, check=True, process=None, **env):
 
 
 def run_in_process(args, environment):
-    saved = dict(os.environ)
-    os.environ.update(environment)
     stdout, stderr = io.StringIO(), io.StringIO()
-    try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            code = main(list(args))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with mock.patch.dict(os.environ, environment), contextlib.redirect_stdout(stdout), \
+            contextlib.redirect_stderr(stderr):
+        code = main(list(args))
     return subprocess.CompletedProcess(CLI + args, code, stdout.getvalue(), stderr.getvalue())
 
 
