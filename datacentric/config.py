@@ -150,11 +150,11 @@ class ZooMember:
         return f"{self.arch}-s{self.seed}"
 
 
-def load_zoo(name: str, zoos: dict | None = None) -> list[ZooMember]:
-    """A named zoo from `zoos` (a pipeline's own table) or pipelines/zoos.toml."""
+def load_zoo(name: str) -> list[ZooMember]:
+    """A named zoo from pipelines/zoos.toml."""
     from datacentric.models import ARCHITECTURES
 
-    zoos = zoos if zoos is not None else read_toml(pipelines_dir() / "zoos.toml")
+    zoos = read_toml(pipelines_dir() / "zoos.toml")
     if name not in zoos:
         raise DatacentricError(f"unknown zoo '{name}'; known: {', '.join(zoos)}")
     members = []

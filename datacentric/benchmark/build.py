@@ -21,7 +21,7 @@ from datacentric.corruptions.apply import SuiteRunner
 from datacentric.corruptions.suites import get_suite
 from datacentric.data.samples import Samples, distances
 from datacentric.data.split import stratified_order
-from datacentric.data.store import Store, StoreInfo, write_json_atomic, write_store
+from datacentric.data.store import DEFAULT_SHARD_SIZE, Store, StoreInfo, write_json_atomic, write_store
 from datacentric import paths
 from datacentric.errors import DatacentricError
 from datacentric.paths import portable
@@ -134,17 +134,19 @@ def build(test_store: Path, out_dir: Path, evaluation: Path, config: BenchConfig
                 "evaluation_dir": portable(evaluation), "surrogates_checked": [portable(s) for s in surrogates]}
     info = lambda name: StoreInfo(source.manifest["dataset"], f"benchmark-{name}", tuple(source.class_names),  # noqa: E731
                                   manifest, config.seed)
+
+    def write(name: str, store_info: StoreInfo, made: Samples) -> None:
+        write_store(out_dir / name, store_info, made, shard_size=DEFAULT_SHARD_SIZE, overwrite=overwrite,
+                    replace_stale=replace_stale, progress=False)
+
     clean_part = samples.select(order[: config.clean_count])
-    write_store(out_dir / "ori", info("ori"), clean_part, shard_size=5000, overwrite=overwrite,
-                replace_stale=replace_stale, progress=False)
+    write("ori", info("ori"), clean_part)
     adv_part = samples.select(order[config.clean_count : config.clean_count + config.adv_count])
     if not _complete(out_dir / "adv", info("adv")):
-        write_store(out_dir / "adv", info("adv"), _attacked(adv_part, ensemble, config, device), shard_size=5000,
-                    overwrite=overwrite, replace_stale=replace_stale, progress=False)
+        write("adv", info("adv"), _attacked(adv_part, ensemble, config, device))
     cor_part = samples.select(order[config.clean_count + config.adv_count : needed])
     if not _complete(out_dir / "cor", info("cor")):
-        write_store(out_dir / "cor", info("cor"), _corrupted(cor_part, config), shard_size=5000, overwrite=overwrite,
-                    replace_stale=replace_stale, progress=False)
+        write("cor", info("cor"), _corrupted(cor_part, config))
     if attacker is not None:  # the same images, attacked the same ways by the independent attacker
         independent, attacker_members = load_ensemble(attacker, device)
         for member, model in zip(attacker_members, independent.models):  # how well trained: P_ori accuracy
@@ -153,8 +155,7 @@ def build(test_store: Path, out_dir: Path, evaluation: Path, config: BenchConfig
         independent_info = StoreInfo(source.manifest["dataset"], f"benchmark-{INDEPENDENT}",
                                      tuple(source.class_names), independent_manifest, config.seed)
         if not _complete(out_dir / INDEPENDENT, independent_info):
-            write_store(out_dir / INDEPENDENT, independent_info, _attacked(adv_part, independent, config, device),
-                        shard_size=5000, overwrite=overwrite, replace_stale=replace_stale, progress=False)
+            write(INDEPENDENT, independent_info, _attacked(adv_part, independent, config, device))
         manifest["attacker"] = attacker_members
     if config.evaluation_models:  # the same images, attacked the same ways by the external models
         from datacentric.attacks.ensemble import Ensemble
@@ -165,8 +166,7 @@ def build(test_store: Path, out_dir: Path, evaluation: Path, config: BenchConfig
                                   external, config.seed)
         if not _complete(out_dir / EXTERNAL, external_info):
             attackers = Ensemble([load_external(spec, device) for spec in config.evaluation_models])
-            write_store(out_dir / EXTERNAL, external_info, _attacked(adv_part, attackers, config, device),
-                        shard_size=5000, overwrite=overwrite, replace_stale=replace_stale, progress=False)
+            write(EXTERNAL, external_info, _attacked(adv_part, attackers, config, device))
         manifest["external"] = external["external"]
     made = SETS + ((INDEPENDENT,) if attacker is not None else ()) + ((EXTERNAL,) if config.evaluation_models else ())
     manifest["counts"] = {name: len(Store(out_dir / name)) for name in made}

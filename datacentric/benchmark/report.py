@@ -45,6 +45,11 @@ ABLATED = "without-"  # results key prefix: the zoo trained on the enhanced set 
 ATTACK_ORDER = ("cw_l2", "mi_fgsm_8", "pgd_linf", "mi_fgsm_16")  # roughly weakest to strongest transfer
 
 
+def in_order(keys, order: tuple[str, ...]) -> list[str]:
+    """`keys` in `order`, then any key `order` lacks (sorted): a new attack is drawn last, never dropped."""
+    return [k for k in order if k in keys] + sorted(set(keys) - set(order))
+
+
 def compare(results: dict[str, dict[str, dict]], *, context: dict) -> dict:
     """{arch: {"baseline": evaluate(...), "enhanced": evaluate(...)}} → the report dictionary."""
     report = {"architectures": {}, "context": context}
@@ -203,7 +208,7 @@ def figures(report: dict, out_dir: Path) -> None:
         figure, axis = plt.subplots(figsize=(6, 4))
         for arch, entry in entries.items():
             for name in (s for s in SETS if s in entry):
-                present = [k for k in order if k in entry[name][key]]
+                present = in_order(entry[name][key], order)
                 axis.plot(present, [entry[name][key][k] for k in present], marker="o",
                           linestyle="--" if name == "baseline" else "-", label=f"{arch} {name}")
         axis.set_xlabel(title)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from datacentric.attacks.evaluation import run_named
 from datacentric.benchmark import metrics
 from datacentric.benchmark.build import EXTERNAL, INDEPENDENT
 from datacentric.corruptions.suites import get_suite, load_suite
+from datacentric.data.samples import Samples
 from datacentric.data.store import Store
 from datacentric.training.evaluate import predict
 
@@ -29,22 +31,35 @@ def seen_in_training(bench_config: dict, seen: set[str]) -> dict[str, bool]:
     return {entry.name: entry.function in seen for name in bench_config["suites"] for entry in get_suite(name).entries}
 
 
-def evaluate(model: nn.Module, bench_dir: Path, device: torch.device, *, whitebox_count: int = WHITEBOX_COUNT,
+@dataclass(frozen=True)
+class Bench:
+    """A built benchmark, read once (checksums verified) for every model it evaluates."""
+    sets: dict[str, Samples]  # ori, adv, cor and the other attacker sources of this build (never leftovers)
+    config: dict  # the BenchConfig it was built with
+
+    @classmethod
+    def load(cls, bench_dir: Path) -> "Bench":
+        built = json.loads((Path(bench_dir) / "bench.json").read_text())["counts"]
+        return cls({name: Store(Path(bench_dir) / name).load() for name in built},
+                   Store(Path(bench_dir) / "cor").manifest["config"]["config"])
+
+
+def evaluate(model: nn.Module, bench: Bench, device: torch.device, *, whitebox_count: int = WHITEBOX_COUNT,
              seed: int = 0, seen: set[str] = frozenset()) -> dict:
     """Every metric of one model, accuracies in percent; `cor_seen`/`cor_unseen` split P_cor by whether
     the enhanced set contains the corruption function (`seen`: names of corruptions/registry.py)."""
-    sets = {name: Store(bench_dir / name).load() for name in ("ori", "adv", "cor")}
-    predictions = {name: predict(model, torch.from_numpy(s.images), device=device).numpy() for name, s in sets.items()}
+    sets = bench.sets
+    predictions = {name: predict(model, torch.from_numpy(sets[name].images), device=device).numpy()
+                   for name in ("ori", "adv", "cor")}
     ori, cor = sets["ori"], sets["cor"]
     result = {"clean": metrics.accuracy(predictions["ori"], ori.labels),
               "cor": metrics.accuracy(predictions["cor"], cor.labels)}
     # P_adv per attacker source; the headline ("adv", "R") is the independent attacker's where the benchmark has one
     sources = {"evaluation": "adv", "independent": INDEPENDENT, "external": EXTERNAL}
-    built = json.loads((bench_dir / "bench.json").read_text())["counts"]  # sets of this build, not leftovers
     for source, folder in sources.items():
-        if folder not in built:
+        if folder not in sets:
             continue
-        attacked = sets["adv"] if source == "evaluation" else Store(bench_dir / folder).load()
+        attacked = sets[folder]
         predicted = predictions["adv"] if source == "evaluation" else \
             predict(model, torch.from_numpy(attacked.images), device=device).numpy()
         result[f"adv_{source}"] = metrics.accuracy(predicted, attacked.labels)
@@ -60,8 +75,7 @@ def evaluate(model: nn.Module, bench_dir: Path, device: torch.device, *, whitebo
         name: metrics.grouped_accuracy(predictions["cor"][cor.corruption == name], cor.labels[cor.corruption == name],
                                        cor.severity[cor.corruption == name].astype(str))
         for name in np.unique(cor.corruption)}
-    bench = Store(bench_dir / "cor").manifest["config"]
-    seen = seen_in_training(bench["config"], seen)
+    seen = seen_in_training(bench.config, seen)
     seen_mask = np.array([seen[name] for name in cor.corruption])
     result["cor_seen"] = metrics.accuracy(predictions["cor"][seen_mask], cor.labels[seen_mask])
     result["cor_unseen"] = metrics.accuracy(predictions["cor"][~seen_mask], cor.labels[~seen_mask])
@@ -94,13 +108,14 @@ def evaluate_sets(model_dirs: dict[str, Path], members: list[str], bench_dir: Pa
     from datacentric.models.io import load_model
     from datacentric.progress import bar
 
+    bench = Bench.load(bench_dir)
     results: dict[str, dict[str, dict]] = {}
     with bar(total=len(model_dirs) * len(members), desc="benchmark", unit="model") as progress:
         for name, folder in model_dirs.items():
             results[name] = {}
             for member in members:
                 model, _ = load_model(folder / member / "model.pt", device)
-                results[name][member] = evaluate(model, bench_dir, device, seed=seed, seen=seen[name])
+                results[name][member] = evaluate(model, bench, device, seed=seed, seen=seen[name])
                 progress.update(1)
     for by_member in results.values():
         for member, result in by_member.items():

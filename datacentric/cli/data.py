@@ -11,6 +11,8 @@ import typer
 
 from datacentric import paths
 from datacentric.cli import app, at_least
+from datacentric.data.split import SplitSettings
+from datacentric.data.store import DEFAULT_SHARD_SIZE
 from datacentric.errors import DatacentricError
 
 
@@ -20,7 +22,7 @@ def prepare(
     source: Optional[Path] = typer.Option(None, help="Read the data from this local path instead."),
     no_download: bool = typer.Option(False, "--no-download", help="Never touch the network."),
     out: Optional[Path] = typer.Option(None, help="Output directory [default: data/prepared/<name>]."),
-    shard_size: int = typer.Option(5000, callback=at_least(1), help="Samples per shard."),
+    shard_size: int = typer.Option(DEFAULT_SHARD_SIZE, callback=at_least(1), help="Samples per shard."),
     overwrite: bool = typer.Option(False, help="Re-prepare even if the stores exist."),
 ) -> None:
     """Load a dataset and write its train and test splits as source stores."""
@@ -35,17 +37,18 @@ def prepare(
 
 @app.command()
 def split(
-    ratio: str = typer.Option("0:1:4", help="clean:adversarial:corrupted, any non-negative numbers."),
+    ratio: str = typer.Option(SplitSettings.ratio, help="clean:adversarial:corrupted, any non-negative numbers "
+                              "(paper 004: 0:1:4)."),
     seed: int = typer.Option(0, callback=at_least(0), help="Seed of the random split."),
     dataset: str = typer.Option("cifar10", help="A prepared dataset's name."),
-    stratify: bool = typer.Option(False, help="Keep class proportions in every part."),
+    stratify: bool = typer.Option(SplitSettings.stratify, help="Keep class proportions in every part."),
     limit: Optional[int] = typer.Option(None, help="Split a random subset of this many training samples."),
     parts: str = typer.Option("clean,adversarial,corrupted", help="Names of the parts, comma-separated."),
     reserve: int = typer.Option(0, callback=at_least(0), help="Hold this many training images out of the parts "
                                 "(the same ones for every seed) and write them to <out>/reserve: the independent "
                                 "attacker's training set."),
     out: Optional[Path] = typer.Option(None, help="Output directory [default: data/splits/<dataset>]."),
-    shard_size: int = typer.Option(5000, callback=at_least(1), help="Samples per shard."),
+    shard_size: int = typer.Option(DEFAULT_SHARD_SIZE, callback=at_least(1), help="Samples per shard."),
     overwrite: bool = typer.Option(False, help="Replace a split made with another config."),
 ) -> None:
     """Split the prepared training set by a ratio into part stores and a plan (the test split is never used)."""

@@ -106,16 +106,17 @@ def benchmark_run(
 ) -> None:
     """Accuracy on P_ori, P_adv, P_cor, R, per corruption/severity/attack, white-box PGD-20 and FGSM."""
     from datacentric import device as devices
-    from datacentric.benchmark.run import add_corruption_errors, evaluate, suite_functions
+    from datacentric.benchmark.run import Bench, add_corruption_errors, evaluate, suite_functions
     from datacentric.data.store import write_json_atomic
     from datacentric.models.io import load_model
 
     chosen = devices.resolve(device)
     seen = suite_functions(training_suite)  # an unknown suite fails before any model runs
-    base = evaluate(load_model(baseline, chosen)[0], bench, chosen, seen=seen) if baseline else None
+    sets = Bench.load(bench)
+    base = evaluate(load_model(baseline, chosen)[0], sets, chosen, seen=seen) if baseline else None
     results = {}
     for path in models:
-        result = evaluate(load_model(path, chosen)[0], bench, chosen, seen=seen)
+        result = evaluate(load_model(path, chosen)[0], sets, chosen, seen=seen)
         if base is not None:
             add_corruption_errors(result, base)
         results[str(path)] = result

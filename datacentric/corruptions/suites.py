@@ -30,12 +30,6 @@ class Suite:
     kind: str  # "training" or "evaluation"
     entries: tuple[Entry, ...]
 
-    def entry(self, name: str) -> Entry:
-        for entry in self.entries:
-            if entry.name == name:
-                return entry
-        raise DatacentricError(f"suite '{self.name}' has no corruption '{name}'")
-
     def to_dict(self) -> dict:
         return {
             "name": self.name,

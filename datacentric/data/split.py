@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -12,6 +13,18 @@ DEFAULT_PARTS = ("clean", "adversarial", "corrupted")
 # The reserve (training images for the independent attacker) is drawn with this fixed seed, never the
 # pipeline's: every seed's subset then avoids the same images, and one attacker serves all seeds.
 RESERVE_SEED = 20_261_124
+
+
+@dataclass(frozen=True)
+class SplitSettings:
+    """A pipeline's [split] table; `datacentric split` takes its defaults from here too."""
+    ratio: str = "1:2:2"  # clean : adversarial : corrupted, shorthand for the three classic parts ([[parts]] replaces it)
+    limit: int | None = None  # training images used (None: all)
+    stratify: bool = True
+
+    def __post_init__(self):
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"limit must be at least 1, got {self.limit}")
 
 
 def parse_ratio(text: str, num_parts: int = len(DEFAULT_PARTS)) -> list[float]:

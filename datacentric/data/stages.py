@@ -9,10 +9,8 @@ from datacentric.data.samples import Samples
 from datacentric.paths import portable
 from datacentric.data.sources import load_dataset
 from datacentric.data.split import DEFAULT_PARTS, reserved_positions, split_indices
-from datacentric.data.store import Store, StoreInfo, write_json_atomic, write_store
+from datacentric.data.store import DEFAULT_SHARD_SIZE, Store, StoreInfo, write_json_atomic, write_store
 from datacentric.errors import DatacentricError
-
-DEFAULT_SHARD_SIZE = 5000  # samples per shard: 10 shards for CIFAR-10's training set
 
 
 def dataset_name(dataset: str) -> str:

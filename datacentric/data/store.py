@@ -28,6 +28,8 @@ from datacentric import __version__
 from datacentric.data.samples import CORRUPTION_WIDTH, KIND_WIDTH, PROVENANCE_DEFAULTS, Samples
 from datacentric.errors import DatacentricError
 
+DEFAULT_SHARD_SIZE = 5000  # samples per shard of a data store: 10 shards for CIFAR-10's training set
+
 FORMAT_VERSION = 2  # 2 adds per-sample provenance (partner_index, mix_lambda, target_class, budget)
 READABLE_VERSIONS = (1, 2)  # a version-1 shard reads with the provenance defaults
 MANIFEST = "manifest.json"
@@ -275,11 +277,6 @@ class Store:
                 raise DatacentricError(f"store {self.root} lacks shards {missing[:10]}; re-run the stage")
             manifest["num_shards"] = num_shards
             manifest["complete"] = True
-            manifest["extra"].update(extra)
-
-    def update_extra(self, **extra: Any) -> None:
-        """Record stage results (success rates, timings) in the manifest's `extra` section."""
-        with self._locked_manifest() as manifest:
             manifest["extra"].update(extra)
 
     # ---- reading -------------------------------------------------------------------------

@@ -33,8 +33,3 @@ class Classifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(self.normalize(x))
-
-
-def conv_bn(in_channels: int, out_channels: int, kernel: int = 3, stride: int = 1) -> list[nn.Module]:
-    return [nn.Conv2d(in_channels, out_channels, kernel, stride, kernel // 2, bias=False),
-            nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]

@@ -70,9 +70,10 @@ def open_part(input_store: Path, out_dir: Path, generator: str, settings, *, con
     return source, samples, maker, Store.create(out_dir, info, overwrite=overwrite, replace_stale=replace_stale)
 
 
-def finished(out: Store, count: int, shard_size: int) -> bool:
-    """Complete, and every shard's file still there with its checksum (a missing one is made again)."""
-    shards = len(shard_plan(count, shard_size))
+def finished(out: Store, count: int) -> bool:
+    """Complete, and every shard's file still there with its checksum (a missing one is made again); the shard
+    size is the one the part's config records."""
+    shards = len(shard_plan(count, out.manifest["config"]["shard_size"]))
     return bool(out.manifest.get("complete")) and all(out.has_shard(i) for i in range(shards))
 
 
@@ -85,7 +86,7 @@ def transform(input_store: Path, out_dir: Path, generator: str, settings, *, con
     source, samples, maker, out = open_part(input_store, out_dir, generator, settings, context=context,
                                             soft_label=soft_label, shard_size=shard_size, overwrite=overwrite,
                                             replace_stale=replace_stale)
-    if finished(out, len(samples), shard_size):
+    if finished(out, len(samples)):
         return out  # made before with this config: no setup (surrogates, a trained noise generator) to redo
     index, count = shard_assignment(shard_index, num_shards)
     plan = shard_plan(len(samples), shard_size)
@@ -124,7 +125,7 @@ def transform_with_workers(workers: int, **kwargs) -> Store | None:
     setup_keys = ("input_store", "out_dir", "generator", "settings", "context", "soft_label", "shard_size", "overwrite",
                   "replace_stale")
     _, samples, maker, out = open_part(**{k: v for k, v in kwargs.items() if k in setup_keys})
-    if finished(out, len(samples), kwargs.get("shard_size", DEFAULT_SHARD_SIZE)):
+    if finished(out, len(samples)):
         return out
     maker.setup(samples)  # once, here: a trained noise generator is saved for the workers to load
     kwargs["overwrite"] = False  # the store exists now; the workers resume it

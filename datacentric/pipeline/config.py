@@ -12,20 +12,10 @@ from typing import Any
 from datacentric.attacks.engine import AttackConfig
 from datacentric.benchmark.build import BenchConfig
 from datacentric.config import TrainConfig, from_dict, load_recipe, load_zoo, read_toml
-from datacentric.data.split import parse_ratio
+from datacentric.data.split import SplitSettings, parse_ratio
 from datacentric.errors import DatacentricError
 from datacentric.parts.registry import generator_class, make_settings
 
-
-@dataclass(frozen=True)
-class SplitSettings:
-    ratio: str = "1:2:2"  # clean : adversarial : corrupted, shorthand for the three classic parts ([[parts]] replaces it)
-    limit: int | None = None  # training images used (None: all)
-    stratify: bool = True
-
-    def __post_init__(self):
-        if self.limit is not None and self.limit < 1:
-            raise ValueError(f"limit must be at least 1, got {self.limit}")
 
 
 @dataclass(frozen=True)

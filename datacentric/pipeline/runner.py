@@ -21,13 +21,12 @@ from datacentric import device as devices
 from datacentric import paths
 from datacentric.config import load_zoo
 from datacentric.data.samples import Samples
-from datacentric.data.store import Store, StoreInfo, write_json_atomic, write_store
+from datacentric.data.store import DEFAULT_SHARD_SIZE, Store, StoreInfo, write_json_atomic, write_store
 from datacentric.errors import DatacentricError
 from datacentric.parts.registry import PartContext, generator_class
 from datacentric.pipeline.config import PartSpec, PipelineConfig
 
 STAGES = ("prepare", "split", "surrogates", "parts", "assemble", "train", "benchmark", "report", "export")
-ASSEMBLED_SHARD_SIZE = 5000
 
 
 class Run:
@@ -161,7 +160,7 @@ class Run:
             if ablated:
                 config["ablated"] = ablated
             info = StoreInfo(self.config.dataset, "assemble", tuple(stores[0].class_names), config, self.config.seed)
-            write_store(self.root / folder, info, samples.select(order), shard_size=ASSEMBLED_SHARD_SIZE,
+            write_store(self.root / folder, info, samples.select(order), shard_size=DEFAULT_SHARD_SIZE,
                         replace_stale=True)
 
     def trained_sets(self) -> dict[str, Path]:

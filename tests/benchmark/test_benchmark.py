@@ -6,7 +6,7 @@ import torch
 
 from datacentric.benchmark import metrics
 from datacentric.benchmark.build import BenchConfig, build
-from datacentric.benchmark.run import evaluate, seen_in_training, suite_functions
+from datacentric.benchmark.run import Bench, evaluate, seen_in_training, suite_functions
 from datacentric.data.samples import Samples
 from datacentric.data.store import StoreInfo, write_store
 from datacentric.errors import DatacentricError
@@ -36,7 +36,7 @@ class ClassZero(torch.nn.Module):
 
 
 def test_a_model_answering_class_zero_scores_10_percent_on_each_balanced_set(bench):
-    result = evaluate(ClassZero(), bench, CPU, whitebox_count=20)
+    result = evaluate(ClassZero(), Bench.load(bench), CPU, whitebox_count=20)
     assert result["clean"] == pytest.approx(10) and result["adv"] == pytest.approx(10)
     assert result["cor"] == pytest.approx(10, abs=1.5)  # 115 corruption cells of one image each: near-balanced
     assert result["R"] == pytest.approx((result["clean"] + result["adv"] + result["cor"]) / 3)

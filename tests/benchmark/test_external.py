@@ -10,7 +10,7 @@ import torch
 import torchvision
 
 from datacentric.benchmark.build import EXTERNAL, build
-from datacentric.benchmark.run import evaluate
+from datacentric.benchmark.run import Bench, evaluate
 from datacentric.data.store import Store
 from datacentric.errors import DatacentricError
 from datacentric.models.external import load_external
@@ -71,7 +71,7 @@ def test_external_attackers_make_a_second_p_adv_that_the_report_uses(tmp_path, c
     attacked, clean = Store(tmp_path / "bench" / EXTERNAL).load(), Store(tmp_path / "bench" / "adv").load()
     assert np.array_equal(attacked.source_index, clean.source_index)  # the same images, other attackers
     assert (attacked.linf > 0).mean() > 0.9 and not np.array_equal(attacked.images, clean.images)
-    result = evaluate(load_external(specs(folder)["timm"]), tmp_path / "bench", CPU, whitebox_count=10)
+    result = evaluate(load_external(specs(folder)["timm"]), Bench.load(tmp_path / "bench"), CPU, whitebox_count=10)
     assert result["adv_external"] < result["clean"]  # white-box for the timm model, which is one of the attackers
     assert result["R_external"] == pytest.approx((result["clean"] + result["adv_external"] + result["cor"]) / 3)
     assert json.loads((tmp_path / "bench" / "bench.json").read_text())["counts"][EXTERNAL] == 40

@@ -8,7 +8,7 @@ import torch
 
 from datacentric.benchmark.build import BenchConfig, build
 from datacentric.benchmark.report import compare, markdown
-from datacentric.benchmark.run import evaluate
+from datacentric.benchmark.run import Bench, evaluate
 from datacentric.data.samples import Samples
 from datacentric.data.store import StoreInfo, write_store
 from datacentric.errors import DatacentricError
@@ -47,7 +47,7 @@ def test_the_independent_attacker_makes_the_headline_p_adv_and_the_ensemble_a_se
     bench = json.loads((folders / "out" / "bench.json").read_text())
     assert bench["counts"]["adv-independent"] == 40 and bench["attacker"][0]["name"] == "cifar_vgg_small-s300"
     model, _ = load_model(folders / "attacker" / "cifar_vgg_small-s300" / "model.pt", CPU)
-    result = evaluate(model, folders / "out", CPU, whitebox_count=20)
+    result = evaluate(model, Bench.load(folders / "out"), CPU, whitebox_count=20)
     assert result["adv_source"] == "independent" and result["adv"] == result["adv_independent"]
     assert result["R"] == pytest.approx((result["clean"] + result["adv_independent"] + result["cor"]) / 3)
     assert result["R_evaluation"] == pytest.approx((result["clean"] + result["adv_evaluation"] + result["cor"]) / 3)

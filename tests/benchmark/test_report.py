@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from datacentric.benchmark.report import compare, seeds_table
+from datacentric.benchmark.report import ATTACK_ORDER, compare, in_order, seeds_table
 from datacentric.errors import DatacentricError
 
 
@@ -31,3 +31,8 @@ def test_the_seeds_table_gives_mean_and_range_per_architecture_and_for_the_zoo(t
 def test_a_run_without_a_report_is_one_clear_error(tmp_path):
     with pytest.raises(DatacentricError, match="no report.json"):
         seeds_table([tmp_path])
+
+
+def test_an_attack_outside_the_known_order_is_drawn_last_not_dropped():
+    keys = {"pgd_linf": 1.0, "cw_l2": 2.0, "square_linf": 3.0, "autoattack": 4.0}
+    assert in_order(keys, ATTACK_ORDER) == ["cw_l2", "pgd_linf", "autoattack", "square_linf"]
