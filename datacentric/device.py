@@ -21,8 +21,8 @@ def resolve(name: str = "auto") -> torch.device:
 def native_bf16(device: torch.device, cpuinfo: str = "/proc/cpuinfo") -> bool:
     """Does `device` compute bf16 in hardware? CUDA: the GPU says so. CPU: the AVX512-BF16 or AMX
     instructions (Linux flags), without which bf16 autocast is emulated and slower than fp32."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+    if device.type == "cuda":  # emulated bf16 (pre-Ampere GPUs) is slower than fp32, as on the CPU
+        return torch.cuda.is_bf16_supported(including_emulation=False)
     if device.type != "cpu":
         return False
     try:
@@ -31,3 +31,10 @@ def native_bf16(device: torch.device, cpuinfo: str = "/proc/cpuinfo") -> bool:
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def gpu_autocast(device: torch.device) -> torch.autocast:
+    """bf16 autocast for inference and attacks on a GPU that computes bf16 natively; fp32 elsewhere, so a
+    CPU's attacks and accuracies do not depend on whether it has bf16 instructions (training may use them:
+    `TrainConfig.bf16`)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda" and native_bf16(device))

@@ -1,6 +1,6 @@
 import torch
 
-from datacentric.device import native_bf16
+from datacentric.device import gpu_autocast, native_bf16
 
 CPU = torch.device("cpu")
 
@@ -14,3 +14,10 @@ def test_cpu_bf16_needs_the_avx512_bf16_or_amx_flag(tmp_path):
     cpuinfo.write_text("flags\t\t: fpu amx_bf16 amx_tile\n")
     assert native_bf16(CPU, str(cpuinfo))
     assert not native_bf16(CPU, str(tmp_path / "missing"))
+
+
+def test_inference_autocast_is_off_on_a_cpu_even_with_bf16_instructions():
+    # a CPU's attacks and accuracies must not depend on its instruction set
+    with gpu_autocast(CPU):
+        assert not torch.is_autocast_enabled("cpu")
+        assert torch.ones(2, 2).matmul(torch.ones(2, 2)).dtype == torch.float32

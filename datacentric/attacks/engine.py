@@ -18,6 +18,7 @@ from torch import nn
 
 from datacentric.attacks.randomness import randint, sample_keys, uniform_field, _mix
 from datacentric.attacks.transforms import diversity_theta, gaussian_kernel, input_diversity, smooth_gradient
+from datacentric.device import gpu_autocast
 
 LINF, L2 = 0, 1
 PAPER_LINF_STEP, PAPER_L2_STEP = 2 / 255, 0.025  # the published steps, sized for 300 iterations
@@ -146,14 +147,13 @@ def perturb(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, keys: 
         delta = torch.where(linf_rows, noise * linf_eps, l2_start)
         delta = (images + delta).clamp(0, 1) - images
     momentum = torch.zeros_like(images)
-    cuda = device.type == "cuda"
     for step in range(config.iterations):
         delta.requires_grad_(True)
         adversarial = images + delta
         if config.di_probability > 0:
             theta = diversity_theta(keys, step, config.di_probability, config.di_resize, images.shape[-1])
             adversarial = input_diversity(adversarial, theta, config.di_mode)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
+        with gpu_autocast(device):
             logits = model(adversarial.contiguous(memory_format=torch.channels_last))
         gain = objective(logits.float(), labels, targets, config.loss).sum()
         (gradient,) = torch.autograd.grad(gain, delta)

@@ -16,6 +16,7 @@ from torch import nn
 
 from datacentric.attacks.engine import AttackConfig, num_classes
 from datacentric.attacks.transfer import attack_images
+from datacentric.data.tensors import to_float, to_uint8
 from datacentric.errors import DatacentricError
 
 PLAIN = {"momentum": 0.0, "ti_size": 0, "di_probability": 0.0}  # no MI, TI or DI
@@ -99,10 +100,10 @@ def run_named(name: str, model: nn.Module, images: np.ndarray, labels: np.ndarra
     if name == "cw_l2":
         out = []
         for start in range(0, len(images), batch_size):
-            x = torch.from_numpy(images[start : start + batch_size]).to(device).permute(0, 3, 1, 2).float() / 255
+            x = to_float(torch.from_numpy(images[start : start + batch_size]).to(device))
             y = torch.from_numpy(np.asarray(labels[start : start + batch_size], np.int64)).to(device)
             adversarial = cw_l2(model, x, y, iterations=30, search_steps=3)  # CPU-sized; the test checks it works
-            out.append(torch.round(adversarial * 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
+            out.append(to_uint8(adversarial))
         return np.concatenate(out)
     if name not in NAMED:
         raise DatacentricError(f"unknown attack '{name}'; known: {', '.join([*NAMED, 'cw_l2'])}")

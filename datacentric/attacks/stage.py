@@ -14,6 +14,7 @@ import torch
 from datacentric.attacks.engine import AttackConfig
 from datacentric.attacks.ensemble import Ensemble
 from datacentric.data.store import Store
+from datacentric.device import gpu_autocast
 from datacentric.errors import DatacentricError
 from datacentric.models.io import load_model
 from datacentric.parts.registry import PartContext
@@ -46,7 +47,7 @@ def auto_batch_size(ensemble: Ensemble, device: torch.device, image_shape: tuple
     while size < 1024:
         try:
             probe = torch.rand(2 * size * 2, *image_shape, device=device, requires_grad=True)  # 2 norms, 2× headroom
-            with torch.autocast("cuda", dtype=torch.bfloat16):
+            with gpu_autocast(device):
                 ensemble(probe.contiguous(memory_format=torch.channels_last)).sum().backward()
             size *= 2
         except torch.cuda.OutOfMemoryError:

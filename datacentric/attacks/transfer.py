@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from datacentric.attacks.engine import L2, LINF, AttackConfig, choose_targets, num_classes, perturb, quantize, row_keys
+from datacentric.data.tensors import to_float, to_uint8
 from datacentric.errors import DatacentricError
 
 ROUNDING = 0.5 / 255  # the most rounding to the uint8 grid moves one value
@@ -59,7 +60,7 @@ def attack_images(model: nn.Module, images: np.ndarray, labels: np.ndarray, sour
 
 def _attack_batch(model, images, labels, source_index, positions, seed, config, device, require_perturbed
                   ) -> AttackOutput:
-    x = torch.from_numpy(images).to(device).permute(0, 3, 1, 2).float().div(255)
+    x = to_float(torch.from_numpy(images).to(device))
     y = torch.from_numpy(np.asarray(labels, np.int64)).to(device)
     index = torch.from_numpy(np.asarray(source_index, np.int64))
     count = len(x)
@@ -92,7 +93,7 @@ def _attack_batch(model, images, labels, source_index, positions, seed, config, 
     if not torch.isfinite(delta).all():
         bad = source_index[~torch.isfinite(delta.flatten(1)).all(1)[:count].cpu().numpy()]
         raise DatacentricError(f"attack produced non-finite perturbations for samples {bad[:20].tolist()}")
-    adversarial = torch.round(final * 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    adversarial = to_uint8(final)
     difference = (final - x).flatten(1)
     target = np.full(count, -1, np.int64) if targets is None else targets[:count].cpu().numpy().astype(np.int64)
     output = AttackOutput(adversarial, difference.norm(dim=1).cpu().numpy().astype(np.float32),

@@ -72,12 +72,6 @@ class StoreDataset(torch.utils.data.Dataset):
         return state
 
 
-def to_training_tensor(images: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """uint8 N×H×W×C → float32 N×C×H×W in [0, 1], the layout every model here takes."""
-    tensor = torch.as_tensor(images)
-    return tensor.permute(0, 3, 1, 2).float().div_(255).contiguous()
-
-
 def load_tensors(root: str | Path) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """The whole store: (uint8 N×H×W×C images, int64 labels, float32 N×K soft labels or None), checksums verified."""
     images, labels, soft = Store(root).load_images_labels()

@@ -23,6 +23,7 @@ from torch import nn
 from datacentric.attacks.transfer import ROUNDING
 from datacentric.corruptions.apply import sample_rng
 from datacentric.data.samples import Samples, distances
+from datacentric.data.tensors import to_float, to_uint8
 from datacentric.parts.attack import attack_summary
 from datacentric.parts.registry import PartGenerator, check_common, invariant_error, register
 
@@ -130,7 +131,7 @@ class AdversarialNoise(PartGenerator):
         losses = []
         for _ in range(self.settings.iterations):
             pick = torch.randint(len(images), (min(self.settings.train_batch_size, len(images)),), generator=draws)
-            x = images[pick].to(device).permute(0, 3, 1, 2).float().div(255)
+            x = to_float(images[pick].to(device))
             noise = torch.randn(x.shape, generator=draws).to(device)
             delta = project(x, self.generator(noise), self.eps)
             loss = F.cross_entropy(ensemble((x + delta).contiguous(memory_format=torch.channels_last)),
@@ -154,7 +155,7 @@ class AdversarialNoise(PartGenerator):
         x = torch.from_numpy(part.images).permute(0, 3, 1, 2).double() / 255
         with torch.no_grad():
             delta = project(x, generator(torch.from_numpy(noise)), self.eps)
-        images = torch.round((x + delta).clamp(0, 1) * 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        images = to_uint8(x + delta)
         l2, linf = distances(part.images, images)
         return dataclasses.replace(part, images=images, kind=np.full(len(part), self.kind), l2=l2, linf=linf,
                                    budget=np.full(len(part), self.eps, np.float32))

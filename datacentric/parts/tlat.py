@@ -18,6 +18,7 @@ from datacentric.attacks.engine import LINF, AttackConfig, choose_targets, pertu
 from datacentric.attacks.randomness import uniform
 from datacentric.attacks.transfer import ROUNDING
 from datacentric.data.samples import Samples, distances
+from datacentric.data.tensors import to_float, to_uint8
 from datacentric.parts.attack import attack_summary
 from datacentric.parts.registry import PartGenerator, check_common, invariant_error, register
 
@@ -68,13 +69,13 @@ class Tlat(PartGenerator):
         images, targets = [], []
         for start in range(0, len(part), config.batch_size):
             rows = slice(start, start + config.batch_size)
-            x = torch.from_numpy(part.images[rows]).to(device).permute(0, 3, 1, 2).float().div(255)
+            x = to_float(torch.from_numpy(part.images[rows]).to(device))
             y = torch.from_numpy(np.asarray(part.labels[rows], np.int64)).to(device)
             target = choose_targets(model, x, y, keys[rows], config, classes)
             delta = perturb(model, x, y, keys[rows], torch.full((len(x),), LINF), config, targets=target,
                             row_linf_eps=eps[rows])
             adversarial = quantize(x, delta)
-            images.append(torch.round(adversarial * 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
+            images.append(to_uint8(adversarial))
             targets.append(target.cpu().numpy())
         images, targets, eps = np.concatenate(images), np.concatenate(targets).astype(np.int64), eps.numpy()
         weight_max = self.settings.eps_max if self.settings.label_weight is None else self.settings.label_weight

@@ -5,6 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from datacentric.data.tensors import to_float
+from datacentric.device import gpu_autocast
+
 
 @torch.no_grad()
 def predict(model: nn.Module, images: torch.Tensor, *, batch_size: int = 512, device: torch.device | None = None
@@ -16,8 +19,8 @@ def predict(model: nn.Module, images: torch.Tensor, *, batch_size: int = 512, de
     for start in range(0, len(images), batch_size):
         batch = images[start : start + batch_size].to(device)
         if batch.dtype == torch.uint8:
-            batch = batch.permute(0, 3, 1, 2).float().div_(255)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            batch = to_float(batch)
+        with gpu_autocast(device):
             out.append(model(batch.contiguous(memory_format=torch.channels_last)).argmax(1).cpu())
     return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
 

@@ -5,7 +5,8 @@ import torch
 
 from datacentric.data.store import Store, StoreInfo, write_store
 from datacentric.data.samples import Samples
-from datacentric.data.torch_dataset import StoreDataset, load_tensors, to_training_tensor
+from datacentric.data.tensors import to_float
+from datacentric.data.torch_dataset import StoreDataset, load_tensors
 
 
 def make_store(tmp_path, cifar4k, soft=False):
@@ -25,7 +26,7 @@ def test_dataloader_with_workers_matches_the_store(tmp_path, cifar4k):
     loader = torch.utils.data.DataLoader(dataset, batch_size=50, num_workers=2)
     images = torch.cat([batch for batch, _ in loader])
     labels = torch.cat([target for _, target in loader])
-    torch.testing.assert_close(images, to_training_tensor(samples.images))
+    torch.testing.assert_close(images, to_float(samples.images))
     assert torch.equal(labels, torch.from_numpy(samples.labels))
     dataset[0]  # a handle opened in this process must not travel in the pickle
     assert pickle.loads(pickle.dumps(dataset))._handles == {}

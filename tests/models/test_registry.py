@@ -40,7 +40,7 @@ def test_save_and_load_in_one_call(tmp_path):
         load_model(tmp_path / "bad.pt")
 
 
-def test_zoos_resolve_and_surrogates_are_disjoint_from_the_holdout():
+def test_zoos_resolve_and_surrogates_are_disjoint_from_the_holdout(tmp_path, monkeypatch):
     for name in read_toml(pipelines_dir() / "zoos.toml"):
         assert load_zoo(name)
     assert len(load_zoo("paper-table1")) == 6
@@ -51,7 +51,9 @@ def test_zoos_resolve_and_surrogates_are_disjoint_from_the_holdout():
     assert len({ARCHITECTURES[m.arch].family for m in load_zoo("cpu-small")}) >= 3
     with pytest.raises(DatacentricError, match="unknown zoo"):
         load_zoo("nope")
-    with pytest.raises(DatacentricError, match="unknown architecture"):
-        load_zoo("x", {"x": {"members": [{"arch": "resnet9000"}]}})
+    (tmp_path / "zoos.toml").write_text('[x]\nmembers = [{ arch = "resnet9000" }]\n')
+    monkeypatch.setenv("DATACENTRIC_PIPELINES", str(tmp_path))
+    with pytest.raises(DatacentricError, match="zoo 'x': unknown architecture 'resnet9000'"):
+        load_zoo("x")
     with pytest.raises(DatacentricError, match="unknown architecture 'resnet9000'"):
         create("resnet9000", 10)
