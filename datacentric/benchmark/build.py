@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from datacentric.attacks.evaluation import run_named
+from datacentric.attacks.evaluation import CW_ITERATIONS, CW_SEARCH_STEPS, run_named
 from datacentric.attacks.stage import load_ensemble
 from datacentric.corruptions.apply import SuiteRunner
 from datacentric.corruptions.suites import get_suite
@@ -43,6 +43,8 @@ class BenchConfig:
     severities: tuple[int, ...] = (1, 2, 3, 4, 5)
     seed: int = 0
     evaluation_models: tuple[str, ...] = ()  # external attackers (models/external.py specs): a second P_adv
+    cw_iterations: int = CW_ITERATIONS  # cw_l2's Adam steps per binary-search step (CPU-sized; a GPU affords more)
+    cw_search_steps: int = CW_SEARCH_STEPS  # cw_l2's binary-search steps over the constant c
 
     def __post_init__(self):
         from datacentric.attacks.evaluation import NAMED
@@ -53,6 +55,8 @@ class BenchConfig:
         object.__setattr__(self, "evaluation_models", tuple(self.evaluation_models))
         if self.clean_count < 1 or self.adv_count < 0 or self.cor_per_cell < 0 or self.seed < 0:
             raise ValueError("clean_count ≥ 1, adv_count ≥ 0, cor_per_cell ≥ 0 and seed ≥ 0 are required")
+        if self.cw_iterations < 1 or self.cw_search_steps < 1:
+            raise ValueError("cw_iterations and cw_search_steps must be at least 1")
         unknown = [a for a in self.attacks if a not in NAMED and a != "cw_l2"]
         if unknown or not self.attacks:
             raise ValueError(f"unknown attacks {unknown}; known: {', '.join([*NAMED, 'cw_l2'])}")
@@ -198,7 +202,8 @@ def _attacked(part: Samples, ensemble, config: BenchConfig, device: torch.device
     images, names = np.empty_like(part.images), np.empty(len(part), dtype="<U32")
     for attack, chunk in zip(config.attacks, chunks):
         images[chunk] = run_named(attack, ensemble, part.images[chunk], part.labels[chunk], part.source_index[chunk],
-                                  seed=config.seed, device=device)
+                                  seed=config.seed, device=device, cw_iterations=config.cw_iterations,
+                                  cw_search_steps=config.cw_search_steps)
         names[chunk] = attack
     l2, linf = distances(part.images, images)
     return Samples(images, part.labels, part.source_index, np.full(len(part), "adversarial"), names,

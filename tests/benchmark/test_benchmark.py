@@ -87,3 +87,17 @@ def test_seen_corruptions_are_those_the_training_suite_applies():
     light = seen_in_training(config, suite_functions("cifar10c-light"))
     assert {name for name, seen in light.items() if not seen} == {"occlusion", "colour_distortion", "translation",
                                                                  "rotation"}
+
+
+def test_the_cw_budget_comes_from_the_benchmark_config(monkeypatch, cifar4k):
+    import datacentric.attacks.evaluation as evaluation
+    from datacentric.benchmark.build import _attacked
+
+    calls = []
+    monkeypatch.setattr(evaluation, "cw_l2", lambda model, x, y, **kw: calls.append(kw) or x)
+    part = Samples.clean(cifar4k[0][:8], cifar4k[1][:8])
+    config = BenchConfig(clean_count=8, adv_count=8, attacks=("cw_l2",), cw_iterations=7, cw_search_steps=2)
+    made = _attacked(part, torch.nn.Identity(), config, CPU)
+    assert calls == [{"iterations": 7, "search_steps": 2}] and set(made.corruption) == {"cw_l2"}
+    with pytest.raises(ValueError, match="cw_iterations"):
+        BenchConfig(cw_iterations=0)
