@@ -75,13 +75,16 @@ def attack(
     from datacentric.attacks.stage import attack as attack_stage
     from datacentric.attacks.stage import auto_batch_size, load_ensemble
     from datacentric.config import from_dict
+    from datacentric.data.store import Store
     from datacentric.errors import DatacentricError
 
     chosen = devices.resolve(f"cuda:{os.environ['LOCAL_RANK']}" if device == "auto" and "LOCAL_RANK" in os.environ
                              and devices.resolve("auto").type == "cuda" else device)
+    source = input or paths.split_dir(dataset) / "adversarial"
     if batch_size == "auto":
         ensemble, _ = load_ensemble(surrogates, chosen)
-        size = auto_batch_size(ensemble, chosen, (3, 32, 32))
+        height, width, channels = Store(source).image_shape
+        size = auto_batch_size(ensemble, chosen, (channels, height, width))
     elif batch_size.isdigit() and int(batch_size) > 0:
         size = int(batch_size)
     else:
@@ -91,7 +94,7 @@ def attack(
     config = from_dict(AttackConfig, dict({k: v for k, v in given.items() if v is not None}, linf_step=linf_step,
                                           l2_step=l2_step, l1_normalize=not published_momentum, batch_size=size),
                        "attack options")
-    store = attack_stage(input or paths.split_dir(dataset) / "adversarial", out or paths.parts_dir(dataset) / "adversarial",
+    store = attack_stage(source, out or paths.parts_dir(dataset) / "adversarial",
                          surrogates, config, seed=seed, device=chosen, shard_size=shard_size, shard_index=shard_index,
                          num_shards=num_shards, holdout=holdout, overwrite=overwrite, workers=workers)
     if store is None or not store.manifest.get("complete"):

@@ -301,6 +301,14 @@ class Store:
     def __len__(self) -> int:
         return sum(entry["count"] for entry in self.manifest["shards"].values())
 
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(H, W, C) of the stored images, read from the first shard's header."""
+        if not self.shard_ids:
+            raise DatacentricError(f"store {self.root} holds no samples")
+        with h5py.File(self.shard_path(self.shard_ids[0]), "r") as h5:
+            return tuple(int(n) for n in h5["images"].shape[1:])
+
     def shard_path(self, shard_id: int) -> Path:
         return self.root / self.manifest["shards"][str(shard_id)]["file"]
 

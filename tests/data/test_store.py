@@ -44,6 +44,7 @@ def test_round_trip_of_every_field(tmp_path):
     write_store(tmp_path / "s", INFO, samples, shard_size=16)
     store = Store(tmp_path / "s")
     assert len(store) == 50 and store.shard_ids == [0, 1, 2, 3]
+    assert store.image_shape == samples.images.shape[1:]
     assert store.class_names == ["a", "b", "c"] and store.info == INFO
     assert_same(store.load(), samples)
     images, labels, soft = store.load_images_labels()
