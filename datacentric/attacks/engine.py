@@ -110,10 +110,130 @@ def _per_sample_norm(values: torch.Tensor, p: float) -> torch.Tensor:
     return values.flatten(1).norm(p=p, dim=1).view(-1, *([1] * (values.ndim - 1)))
 
 
+@dataclass(frozen=True)
+class Batch:
+    """One batch's fixed inputs, as the hooks see them (tensors on the model's device)."""
+
+    images: torch.Tensor  # float N×C×H×W in [0, 1]
+    labels: torch.Tensor  # int64 (N,)
+    targets: torch.Tensor | None  # int64 (N,) target classes, None for an untargeted attack
+    keys: torch.Tensor  # int64 (N,) per-row random keys
+    linf_rows: torch.Tensor  # bool N×1×1×1: True where the row is attacked under L∞, else L2
+    linf_eps: torch.Tensor  # L∞ budget: a scalar, or per row (N×1×1×1)
+    linf_step: float | torch.Tensor  # L∞ step: a number, or per row like linf_eps
+    l2_step: float
+    eps: torch.Tensor  # each row's budget in its own norm (N×1×1×1)
+    kernel: torch.Tensor | None  # TI's Gaussian kernel (depthwise), None without TI
+
+
+class IterativeAttack:
+    """The iterative attack all methods here share, one hook per stage of a step (TransferAttack's layout):
+
+        δ = init_delta;  repeat: logits = forward(transform(x + δ)) → gain = get_loss → g = get_grad
+                                  → direction = get_momentum(g) → δ = update_delta(δ, direction)
+
+    The built-in hooks implement paper 004's eq. 1–6 and the benchmark's attacks, switched by
+    `AttackConfig`: random start (`init_delta`), DI (`transform`), the logit/CE/CW objective
+    (`get_loss`), TI smoothing (`get_grad`), MI momentum (`get_momentum`), the L∞ sign step and the L2
+    normalised step with projection (`update_delta`). A new technique subclasses and overrides one hook.
+
+    Example:
+        >>> class NoMomentum(IterativeAttack):
+        ...     def get_momentum(self, gradient, momentum):
+        ...         return gradient, momentum
+        >>> delta = NoMomentum(model, AttackConfig(iterations=10))(images, labels, keys, norms)
+    """
+
+    def __init__(self, model: nn.Module, config: AttackConfig):
+        self.model, self.config = model, config
+
+    def __call__(self, images: torch.Tensor, labels: torch.Tensor, keys: torch.Tensor, norms: torch.Tensor, *,
+                 targets: torch.Tensor | None = None, row_linf_eps: torch.Tensor | None = None) -> torch.Tensor:
+        """Perturbations δ (float, same shape as `images`) within each row's budget; see `perturb`."""
+        batch = self.prepare(images, labels, keys, norms, targets, row_linf_eps)
+        delta = self.init_delta(batch)
+        momentum = torch.zeros_like(images)
+        for step in range(self.config.iterations):
+            delta.requires_grad_(True)
+            logits = self.forward(self.transform(batch.images + delta, batch, step))
+            gradient = self.get_grad(self.get_loss(logits, batch).sum(), delta, batch)
+            delta = delta.detach()
+            direction, momentum = self.get_momentum(gradient, momentum)
+            delta = self.update_delta(delta, direction, batch)
+        return delta.detach()
+
+    def prepare(self, images, labels, keys, norms, targets, row_linf_eps) -> Batch:
+        """Budgets and steps per row; targets chosen by `config.target` unless given."""
+        config, device = self.config, images.device
+        linf_rows = (norms == LINF).to(device).view(-1, 1, 1, 1)
+        linf_step, l2_step = config.steps
+        linf_eps = torch.tensor(config.linf_eps, device=device)
+        if row_linf_eps is not None:  # a budget drawn per sample (TLAT): the step scales with it
+            linf_eps = row_linf_eps.to(device, images.dtype).view(-1, 1, 1, 1)
+            linf_step = linf_eps * (linf_step / config.linf_eps if config.linf_eps else 1.0)
+        eps = torch.where(linf_rows, linf_eps, config.l2_eps).to(images.dtype)
+        kernel = gaussian_kernel(config.ti_size, config.ti_sigma, images.shape[1]).to(device) if config.ti_size \
+            else None
+        if targets is None:
+            classes = num_classes(self.model, images)
+            targets = choose_targets(self.model, images, labels, keys, config, num_classes=classes)
+        return Batch(images, labels, targets, keys, linf_rows, linf_eps, linf_step, l2_step, eps, kernel)
+
+    def init_delta(self, batch: Batch) -> torch.Tensor:
+        """Zero, or a uniform point of each row's ball (`random_start`, PGD)."""
+        images = batch.images
+        if not self.config.random_start:
+            return torch.zeros_like(images)
+        noise = uniform_field(batch.keys, 0, START_STREAM, tuple(images.shape[1:])).to(images.device) * 2 - 1
+        l2_start = noise / _per_sample_norm(noise, 2).clamp_min(1e-12) * self.config.l2_eps * \
+            uniform_field(batch.keys, 0, START_STREAM + 1, (1, 1, 1)).to(images.device)
+        delta = torch.where(batch.linf_rows, noise * batch.linf_eps, l2_start)
+        return (images + delta).clamp(0, 1) - images
+
+    def transform(self, adversarial: torch.Tensor, batch: Batch, step: int) -> torch.Tensor:
+        """What the models see at this step: DI's random resize-and-pad, drawn per row and step."""
+        if self.config.di_probability <= 0:
+            return adversarial
+        theta = diversity_theta(batch.keys, step, self.config.di_probability, self.config.di_resize,
+                                adversarial.shape[-1])
+        return input_diversity(adversarial, theta, self.config.di_mode)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        with gpu_autocast(inputs.device):
+            return self.model(inputs.contiguous(memory_format=torch.channels_last))
+
+    def get_loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Per-row gain the attack ascends (`objective`)."""
+        return objective(logits.float(), batch.labels, batch.targets, self.config.loss)
+
+    def get_grad(self, gain: torch.Tensor, delta: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """∂gain/∂δ, smoothed by TI's Gaussian kernel when `ti_size` > 0."""
+        (gradient,) = torch.autograd.grad(gain, delta)
+        return smooth_gradient(gradient, batch.kernel)
+
+    def get_momentum(self, gradient: torch.Tensor, momentum: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(step direction, new momentum): MI-FGSM's μ·m + g/‖g‖₁ (or the published un-normalised sum)."""
+        if not self.config.momentum:
+            return gradient, momentum
+        if self.config.l1_normalize:
+            gradient = gradient / gradient.abs().flatten(1).mean(1).clamp_min(1e-12).view(-1, 1, 1, 1)
+        momentum = self.config.momentum * momentum + gradient
+        return momentum, momentum
+
+    def update_delta(self, delta: torch.Tensor, direction: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """One step in each row's norm (L∞ sign step, L2 normalised step), projected on its ball and [0, 1]."""
+        linf_update = delta + batch.linf_step * direction.sign()
+        l2_update = delta + batch.l2_step * direction / _per_sample_norm(direction, 2).clamp_min(1e-12)
+        delta = torch.where(batch.linf_rows, torch.maximum(torch.minimum(linf_update, batch.linf_eps), -batch.linf_eps),
+                            l2_update * (batch.eps / _per_sample_norm(l2_update, 2).clamp_min(1e-12)).clamp(max=1))
+        return (batch.images + delta).clamp(0, 1) - batch.images
+
+
 def perturb(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, keys: torch.Tensor,
             norms: torch.Tensor, config: AttackConfig, *, targets: torch.Tensor | None = None,
             row_linf_eps: torch.Tensor | None = None) -> torch.Tensor:
-    """The iterations of eq. 6: perturbations δ (float, same shape as `images`) within each row's budget.
+    """The iterations of eq. 6 (`IterativeAttack` with the built-in hooks): perturbations δ (float, same
+    shape as `images`) within each row's budget.
 
     Args:
         model: the logit ensemble (or one model), in eval mode; images in [0, 1] go in, logits come out.
@@ -127,49 +247,13 @@ def perturb(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, keys: 
             it), for attacks that draw a budget per sample (TLAT).
     Returns:
         δ with x + δ in [0, 1], ‖δ‖∞ ≤ linf_eps on L∞ rows and ‖δ‖₂ ≤ l2_eps on L2 rows.
+
+    Example:
+        >>> x = torch.rand(4, 3, 32, 32); y = torch.tensor([0, 1, 2, 3])
+        >>> delta = perturb(model, x, y, sample_keys(0, torch.arange(4)), torch.full((4,), LINF),
+        ...                 AttackConfig(iterations=10, combine="linf"))
     """
-    device = images.device
-    linf_rows = (norms == LINF).to(device).view(-1, 1, 1, 1)
-    linf_step, l2_step = config.steps
-    linf_eps = torch.tensor(config.linf_eps, device=device)
-    if row_linf_eps is not None:
-        linf_eps = row_linf_eps.to(device, images.dtype).view(-1, 1, 1, 1)
-        linf_step = linf_eps * (linf_step / config.linf_eps if config.linf_eps else 1.0)
-    eps = torch.where(linf_rows, linf_eps, config.l2_eps).to(images.dtype)
-    kernel = gaussian_kernel(config.ti_size, config.ti_sigma, images.shape[1]).to(device) if config.ti_size else None
-    if targets is None:
-        targets = choose_targets(model, images, labels, keys, config, num_classes=num_classes(model, images))
-    delta = torch.zeros_like(images)
-    if config.random_start:
-        noise = (uniform_field(keys, 0, START_STREAM, tuple(images.shape[1:])).to(device) * 2 - 1)
-        l2_start = noise / _per_sample_norm(noise, 2).clamp_min(1e-12) * config.l2_eps * \
-            uniform_field(keys, 0, START_STREAM + 1, (1, 1, 1)).to(device)
-        delta = torch.where(linf_rows, noise * linf_eps, l2_start)
-        delta = (images + delta).clamp(0, 1) - images
-    momentum = torch.zeros_like(images)
-    for step in range(config.iterations):
-        delta.requires_grad_(True)
-        adversarial = images + delta
-        if config.di_probability > 0:
-            theta = diversity_theta(keys, step, config.di_probability, config.di_resize, images.shape[-1])
-            adversarial = input_diversity(adversarial, theta, config.di_mode)
-        with gpu_autocast(device):
-            logits = model(adversarial.contiguous(memory_format=torch.channels_last))
-        gain = objective(logits.float(), labels, targets, config.loss).sum()
-        (gradient,) = torch.autograd.grad(gain, delta)
-        delta = delta.detach()
-        gradient = smooth_gradient(gradient, kernel)
-        if config.momentum:
-            if config.l1_normalize:
-                gradient = gradient / gradient.abs().flatten(1).mean(1).clamp_min(1e-12).view(-1, 1, 1, 1)
-            momentum = config.momentum * momentum + gradient
-            gradient = momentum
-        linf_update = delta + linf_step * gradient.sign()
-        l2_update = delta + l2_step * gradient / _per_sample_norm(gradient, 2).clamp_min(1e-12)
-        delta = torch.where(linf_rows, torch.maximum(torch.minimum(linf_update, linf_eps), -linf_eps),
-                            l2_update * (eps / _per_sample_norm(l2_update, 2).clamp_min(1e-12)).clamp(max=1))
-        delta = (images + delta).clamp(0, 1) - images
-    return delta.detach()
+    return IterativeAttack(model, config)(images, labels, keys, norms, targets=targets, row_linf_eps=row_linf_eps)
 
 
 def num_classes(model: nn.Module, images: torch.Tensor) -> int:

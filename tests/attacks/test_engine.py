@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from datacentric.attacks.engine import AttackConfig
+from datacentric.attacks.engine import LINF, AttackConfig, IterativeAttack, perturb
 from datacentric.attacks.ensemble import Ensemble
 from datacentric.attacks.evaluation import cw_l2, run_named
 from datacentric.attacks.randomness import sample_keys
@@ -137,3 +137,20 @@ def test_evaluation_attacks(trained_models, held_out):
     assert (found - x)[fooled].flatten(1).norm(dim=1).mean() < 1.0  # CW finds small L2 perturbations
     with pytest.raises(DatacentricError, match="unknown attack"):
         run_named("deepfool", model, images[:2], labels[:2], index[:2], seed=0, device=CPU)
+
+
+def test_a_new_technique_overrides_one_hook(trained_models, held_out):
+    # the hook layout is the attack: dropping momentum in a subclass gives exactly the momentum-free config
+    images, labels, index = held_out
+    model = trained_models["cifar_vgg_small"]
+    x, y = torch.from_numpy(images[:16]).permute(0, 3, 1, 2).float() / 255, torch.from_numpy(labels[:16])
+    keys, norms = sample_keys(0, torch.from_numpy(index[:16])), torch.full((16,), LINF)
+
+    class NoMomentum(IterativeAttack):
+        def get_momentum(self, gradient, momentum):
+            return gradient, momentum
+
+    config = dataclasses.replace(FAST, combine="linf", di_probability=0.5, ti_size=3)
+    subclassed = NoMomentum(model, config)(x, y, keys, norms)
+    assert torch.equal(subclassed, perturb(model, x, y, keys, norms, dataclasses.replace(config, momentum=0.0)))
+    assert not torch.equal(subclassed, perturb(model, x, y, keys, norms, config))
