@@ -6,7 +6,7 @@ import torch
 
 from datacentric.attacks.engine import LINF, AttackConfig, IterativeAttack, perturb
 from datacentric.attacks.ensemble import Ensemble
-from datacentric.attacks.evaluation import cw_l2, run_named
+from datacentric.attacks.evaluation import NAMED, cw_l2, run_named
 from datacentric.attacks.randomness import sample_keys
 from datacentric.attacks.transfer import attack_images
 from datacentric.attacks.transforms import diversity_theta, gaussian_kernel, input_diversity
@@ -154,3 +154,18 @@ def test_a_new_technique_overrides_one_hook(trained_models, held_out):
     subclassed = NoMomentum(model, config)(x, y, keys, norms)
     assert torch.equal(subclassed, perturb(model, x, y, keys, norms, dataclasses.replace(config, momentum=0.0)))
     assert not torch.equal(subclassed, perturb(model, x, y, keys, norms, config))
+
+
+@pytest.mark.parametrize("name", list(NAMED))
+def test_every_named_attack_stays_in_its_budget_and_lowers_accuracy(trained_models, held_out, name):
+    images, labels, index = held_out
+    model = trained_models["cifar_resnet8"]
+    y = torch.from_numpy(labels[:64])
+    adversarial = run_named(name, model, images[:64], labels[:64], index[:64], seed=0, device=CPU)
+    config = NAMED[name]()
+    delta = (adversarial.astype(np.float64) - images[:64]) / 255
+    if config.combine == "linf":
+        assert np.abs(delta).max() <= config.linf_eps + 0.5 / 255
+    else:
+        assert np.sqrt((delta.reshape(64, -1) ** 2).sum(1)).max() <= config.l2_eps + 1e-6
+    assert accuracy(model, torch.from_numpy(adversarial), y) < accuracy(model, torch.from_numpy(images[:64]), y) - 10

@@ -22,6 +22,14 @@ def test_every_architecture_builds_through_timm(name):
     assert torch.allclose(model.normalize.mean.flatten(), torch.tensor([0.4914, 0.4822, 0.4465]))
 
 
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+def test_every_parameter_of_every_architecture_gets_a_gradient(name):
+    model = create(name, num_classes=10).train()
+    model(torch.rand(2, 3, 32, 32)).sum().backward()
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.any())]
+    assert not missing, missing
+
+
 @pytest.mark.parametrize("name", [n for n, a in ARCHITECTURES.items() if a.scale == "small"])
 def test_small_models_take_any_class_count_and_grey_input(name):
     model = create(name, num_classes=7, in_chans=1).eval()
