@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,12 +11,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from datacentric import __version__
 from datacentric.attacks.evaluation import run_named
 from datacentric.benchmark import metrics
 from datacentric.benchmark.build import EXTERNAL, INDEPENDENT
 from datacentric.corruptions.suites import get_suite, load_suite
 from datacentric.data.samples import Samples
-from datacentric.data.store import Store
+from datacentric.data.store import Store, sha256_file, write_json_atomic
 from datacentric.training.evaluate import predict
 
 WHITEBOX_COUNT = 500  # P_ori images attacked white-box (PGD-20 and FGSM at 8/255) per model
@@ -39,9 +41,21 @@ class Bench:
 
     @classmethod
     def load(cls, bench_dir: Path) -> "Bench":
-        built = json.loads((Path(bench_dir) / "bench.json").read_text())["counts"]
-        return cls({name: Store(Path(bench_dir) / name).load() for name in built},
+        return cls({name: Store(Path(bench_dir) / name).load() for name in built_sets(bench_dir)},
                    Store(Path(bench_dir) / "cor").manifest["config"]["config"])
+
+
+def built_sets(bench_dir: Path) -> list[str]:
+    """The sets of this build (bench.json's), never a leftover of an earlier one."""
+    return sorted(json.loads((Path(bench_dir) / "bench.json").read_text())["counts"])
+
+
+def bench_digest(bench_dir: Path) -> str:
+    """The benchmark's content identity: every built set's config and shard checksums (manifests only)."""
+    manifests = {name: Store(Path(bench_dir) / name).manifest for name in built_sets(bench_dir)}
+    content = {name: [m["config_hash"], sorted(entry["sha256"] for entry in m["shards"].values())]
+               for name, m in manifests.items()}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
 def evaluate(model: nn.Module, bench: Bench, device: torch.device, *, whitebox_count: int = WHITEBOX_COUNT,
@@ -101,21 +115,41 @@ def add_corruption_errors(result: dict, baseline: dict) -> None:
     result["ce"], result["mce"] = metrics.corruption_errors(errors(result), errors(baseline))
 
 
+def evaluation_key(bench: str, weights: Path, seen: set[str], seed: int) -> str:
+    """What one model's `evaluate` result depends on: the benchmark's content, the weights' sha256, the
+    seen corruptions, the white-box seed and size, and the package version (the metrics' code)."""
+    identity = {"bench": bench, "weights": sha256_file(weights), "seen": sorted(seen), "seed": seed,
+                "whitebox_count": WHITEBOX_COUNT, "version": __version__}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
 def evaluate_sets(model_dirs: dict[str, Path], members: list[str], bench_dir: Path, device: torch.device, *,
                   seed: int, seen: dict[str, set[str]], reference: str) -> dict[str, dict[str, dict]]:
     """`evaluate` for every trained set (name → folder of zoo members) and member: results[set][member], each
-    with CE and mCE against the `reference` set's model of the same architecture."""
+    with CE and mCE against the `reference` set's model of the same architecture.
+
+    Each model's result is saved beside it (`evaluations/<key>.json`, `evaluation_key`), so a re-run, or
+    one resumed after a kill, evaluates only models whose weights, benchmark or settings changed."""
     from datacentric.models.io import load_model
     from datacentric.progress import bar
 
-    bench = Bench.load(bench_dir)
+    digest, bench = bench_digest(bench_dir), None
     results: dict[str, dict[str, dict]] = {}
     with bar(total=len(model_dirs) * len(members), desc="benchmark", unit="model") as progress:
         for name, folder in model_dirs.items():
             results[name] = {}
             for member in members:
-                model, _ = load_model(folder / member / "model.pt", device)
-                results[name][member] = evaluate(model, bench, device, seed=seed, seen=seen[name])
+                weights = folder / member / "model.pt"
+                key = evaluation_key(digest, weights, seen[name], seed)
+                saved = folder / member / "evaluations" / f"{key[:20]}.json"
+                record = json.loads(saved.read_text()) if saved.is_file() else {}
+                if record.get("key") != key:
+                    bench = bench or Bench.load(bench_dir)
+                    result = evaluate(load_model(weights, device)[0], bench, device, seed=seed, seen=seen[name])
+                    saved.parent.mkdir(exist_ok=True)
+                    write_json_atomic(saved, {"key": key, "result": result}, sort_keys=False)
+                    record = json.loads(saved.read_text())  # the result as a later run reads it back
+                results[name][member] = record["result"]
                 progress.update(1)
     for by_member in results.values():
         for member, result in by_member.items():

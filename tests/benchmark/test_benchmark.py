@@ -101,3 +101,32 @@ def test_the_cw_budget_comes_from_the_benchmark_config(monkeypatch, cifar4k):
     assert calls == [{"iterations": 7, "search_steps": 2}] and set(made.corruption) == {"cw_l2"}
     with pytest.raises(ValueError, match="cw_iterations"):
         BenchConfig(cw_iterations=0)
+
+
+def test_a_model_is_evaluated_again_only_when_its_weights_bench_or_settings_change(bench, tmp_path, trained_models,
+                                                                                   monkeypatch):
+    import copy
+
+    import datacentric.benchmark.run as run
+
+    changed = copy.deepcopy(trained_models["cifar_resnet8"])
+    write_zoo_dir(tmp_path / "a", {"cifar_resnet8-s0": trained_models["cifar_resnet8"]})
+    write_zoo_dir(tmp_path / "b", {"cifar_resnet8-s0": changed})
+    evaluated = []
+    original = run.evaluate
+    monkeypatch.setattr(run, "evaluate", lambda model, *a, **kw: evaluated.append(model) or original(model, *a, **kw))
+
+    def results(seen=frozenset()):
+        return run.evaluate_sets({"a": tmp_path / "a", "b": tmp_path / "b"}, ["cifar_resnet8-s0"], bench, CPU,
+                                 seed=0, seen={"a": set(), "b": set(seen)}, reference="a")
+
+    first = results()
+    assert len(evaluated) == 2
+    assert results() == first and len(evaluated) == 2  # a re-run reads the saved results
+    with torch.no_grad():
+        next(changed.parameters()).add_(0.01)
+    write_zoo_dir(tmp_path / "b", {"cifar_resnet8-s0": changed})
+    results()
+    assert len(evaluated) == 3  # new weights in b: b alone again
+    results(seen={"gaussian_noise"})
+    assert len(evaluated) == 4  # another seen set: another P_cor split
