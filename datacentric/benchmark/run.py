@@ -18,6 +18,7 @@ from datacentric.benchmark.build import EXTERNAL, INDEPENDENT
 from datacentric.corruptions.suites import get_suite, load_suite
 from datacentric.data.samples import Samples
 from datacentric.data.store import Store, sha256_file, write_json_atomic
+from datacentric.device import native_bf16
 from datacentric.training.evaluate import predict
 
 WHITEBOX_COUNT = 500  # P_ori images attacked white-box (PGD-20 and FGSM at 8/255) per model
@@ -115,11 +116,13 @@ def add_corruption_errors(result: dict, baseline: dict) -> None:
     result["ce"], result["mce"] = metrics.corruption_errors(errors(result), errors(baseline))
 
 
-def evaluation_key(bench: str, weights: Path, seen: set[str], seed: int) -> str:
+def evaluation_key(bench: str, weights: Path, seen: set[str], seed: int, device: torch.device) -> str:
     """What one model's `evaluate` result depends on: the benchmark's content, the weights' sha256, the
-    seen corruptions, the white-box seed and size, and the package version (the metrics' code)."""
+    seen corruptions, the white-box seed and size, the device's arithmetic (a GPU's bf16 gives other
+    last digits than a CPU's fp32) and the package version (the metrics' code)."""
     identity = {"bench": bench, "weights": sha256_file(weights), "seen": sorted(seen), "seed": seed,
-                "whitebox_count": WHITEBOX_COUNT, "version": __version__}
+                "whitebox_count": WHITEBOX_COUNT, "version": __version__,
+                "arithmetic": "bf16" if device.type == "cuda" and native_bf16(device) else f"fp32-{device.type}"}
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
@@ -140,9 +143,12 @@ def evaluate_sets(model_dirs: dict[str, Path], members: list[str], bench_dir: Pa
             results[name] = {}
             for member in members:
                 weights = folder / member / "model.pt"
-                key = evaluation_key(digest, weights, seen[name], seed)
+                key = evaluation_key(digest, weights, seen[name], seed, device)
                 saved = folder / member / "evaluations" / f"{key[:20]}.json"
-                record = json.loads(saved.read_text()) if saved.is_file() else {}
+                try:
+                    record = json.loads(saved.read_text())
+                except (OSError, ValueError):  # none yet, or damaged: evaluate again
+                    record = {}
                 if record.get("key") != key:
                     bench = bench or Bench.load(bench_dir)
                     result = evaluate(load_model(weights, device)[0], bench, device, seed=seed, seen=seen[name])

@@ -130,3 +130,6 @@ def test_a_model_is_evaluated_again_only_when_its_weights_bench_or_settings_chan
     assert len(evaluated) == 3  # new weights in b: b alone again
     results(seen={"gaussian_noise"})
     assert len(evaluated) == 4  # another seen set: another P_cor split
+    for saved in (tmp_path / "a").glob("*/evaluations/*.json"):
+        saved.write_text("{not json")
+    assert results(seen={"gaussian_noise"}) and len(evaluated) == 5  # a damaged result is made again
