@@ -33,8 +33,13 @@ def native_bf16(device: torch.device, cpuinfo: str = "/proc/cpuinfo") -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def inference_bf16(device: torch.device) -> bool:
+    """Do inference and attacks run in bf16 here? Only on a GPU that computes bf16 natively; fp32 elsewhere,
+    so a CPU's attacks and accuracies do not depend on whether it has bf16 instructions (training may use
+    them: `TrainConfig.bf16`)."""
+    return device.type == "cuda" and native_bf16(device)
+
+
 def gpu_autocast(device: torch.device) -> torch.autocast:
-    """bf16 autocast for inference and attacks on a GPU that computes bf16 natively; fp32 elsewhere, so a
-    CPU's attacks and accuracies do not depend on whether it has bf16 instructions (training may use them:
-    `TrainConfig.bf16`)."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda" and native_bf16(device))
+    """bf16 autocast where `inference_bf16` says so, else a no-op context."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=inference_bf16(device))

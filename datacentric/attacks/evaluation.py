@@ -49,7 +49,8 @@ CW_ITERATIONS, CW_SEARCH_STEPS = 30, 3  # CPU-sized: Adam steps per search step,
 
 
 def cw_l2(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, iterations: int = CW_ITERATIONS,
-          search_steps: int = CW_SEARCH_STEPS, initial_c: float = 0.1, confidence: float = 0.0, lr: float = 0.01) -> torch.Tensor:
+          search_steps: int = CW_SEARCH_STEPS, initial_c: float = 0.1, confidence: float = 0.0,
+          lr: float = 0.01) -> torch.Tensor:
     """Carlini–Wagner L2 (tanh box, margin loss, Adam), binary search over c per sample.
 
     Returns the smallest successful perturbation found per sample (the image itself where none

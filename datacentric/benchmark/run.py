@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +16,8 @@ from datacentric.benchmark import metrics
 from datacentric.benchmark.build import EXTERNAL, INDEPENDENT
 from datacentric.corruptions.suites import get_suite, load_suite
 from datacentric.data.samples import Samples
-from datacentric.data.store import Store, sha256_file, write_json_atomic
-from datacentric.device import native_bf16
+from datacentric.data.store import Store, json_digest, sha256_file, write_json_atomic
+from datacentric.device import inference_bf16
 from datacentric.training.evaluate import predict
 
 WHITEBOX_COUNT = 500  # P_ori images attacked white-box (PGD-20 and FGSM at 8/255) per model
@@ -42,21 +41,17 @@ class Bench:
 
     @classmethod
     def load(cls, bench_dir: Path) -> "Bench":
-        return cls({name: Store(Path(bench_dir) / name).load() for name in built_sets(bench_dir)},
-                   Store(Path(bench_dir) / "cor").manifest["config"]["config"])
-
-
-def built_sets(bench_dir: Path) -> list[str]:
-    """The sets of this build (bench.json's), never a leftover of an earlier one."""
-    return sorted(json.loads((Path(bench_dir) / "bench.json").read_text())["counts"])
+        """Every set of this build (bench.json's counts: a leftover of an earlier build is never read)."""
+        made = json.loads((Path(bench_dir) / "bench.json").read_text())
+        return cls({name: Store(Path(bench_dir) / name).load() for name in made["counts"]}, made["config"])
 
 
 def bench_digest(bench_dir: Path) -> str:
     """The benchmark's content identity: every built set's config and shard checksums (manifests only)."""
-    manifests = {name: Store(Path(bench_dir) / name).manifest for name in built_sets(bench_dir)}
-    content = {name: [m["config_hash"], sorted(entry["sha256"] for entry in m["shards"].values())]
-               for name, m in manifests.items()}
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+    built = json.loads((Path(bench_dir) / "bench.json").read_text())["counts"]
+    manifests = {name: Store(Path(bench_dir) / name).manifest for name in built}
+    return json_digest({name: [m["config_hash"], sorted(entry["sha256"] for entry in m["shards"].values())]
+                        for name, m in manifests.items()})
 
 
 def evaluate(model: nn.Module, bench: Bench, device: torch.device, *, whitebox_count: int = WHITEBOX_COUNT,
@@ -120,10 +115,9 @@ def evaluation_key(bench: str, weights: Path, seen: set[str], seed: int, device:
     """What one model's `evaluate` result depends on: the benchmark's content, the weights' sha256, the
     seen corruptions, the white-box seed and size, the device's arithmetic (a GPU's bf16 gives other
     last digits than a CPU's fp32) and the package version (the metrics' code)."""
-    identity = {"bench": bench, "weights": sha256_file(weights), "seen": sorted(seen), "seed": seed,
-                "whitebox_count": WHITEBOX_COUNT, "version": __version__,
-                "arithmetic": "bf16" if device.type == "cuda" and native_bf16(device) else f"fp32-{device.type}"}
-    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    return json_digest({"bench": bench, "weights": sha256_file(weights), "seen": sorted(seen), "seed": seed,
+                        "whitebox_count": WHITEBOX_COUNT, "version": __version__,
+                        "arithmetic": "bf16" if inference_bf16(device) else f"fp32-{device.type}"})
 
 
 def evaluate_sets(model_dirs: dict[str, Path], members: list[str], bench_dir: Path, device: torch.device, *,

@@ -112,11 +112,11 @@ def benchmark_run(
 
     chosen = devices.resolve(device)
     seen = suite_functions(training_suite)  # an unknown suite fails before any model runs
-    sets = Bench.load(bench)
-    base = evaluate(load_model(baseline, chosen)[0], sets, chosen, seen=seen) if baseline else None
+    loaded = Bench.load(bench)  # read once for every model
+    base = evaluate(load_model(baseline, chosen)[0], loaded, chosen, seen=seen) if baseline else None
     results = {}
     for path in models:
-        result = evaluate(load_model(path, chosen)[0], sets, chosen, seen=seen)
+        result = evaluate(load_model(path, chosen)[0], loaded, chosen, seen=seen)
         if base is not None:
             add_corruption_errors(result, base)
         results[str(path)] = result

@@ -57,6 +57,11 @@ def shard_plan(count: int, shard_size: int) -> list[np.ndarray]:
     return [np.arange(start, min(start + shard_size, count)) for start in range(0, count, shard_size)]
 
 
+def json_digest(value: Any) -> str:
+    """sha256 (hex) of `value` as key-sorted JSON: the identity of a cache entry."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -13,7 +12,7 @@ import torch
 
 from datacentric.config import TrainConfig, ZooMember
 from datacentric import paths
-from datacentric.data.store import Store, sha256_file, write_json_atomic
+from datacentric.data.store import Store, json_digest, sha256_file, write_json_atomic
 from datacentric.data.torch_dataset import load_tensors
 from datacentric.errors import DatacentricError
 from datacentric.models.io import save_model
@@ -45,7 +44,7 @@ def cache_dir() -> Path:
 
 
 def _identity_key(identity: dict) -> str:
-    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:20]
+    return json_digest(identity)[:20]
 
 
 def _matching(folder: Path, identity: dict) -> bool:
