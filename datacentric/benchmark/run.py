@@ -18,6 +18,7 @@ from datacentric.corruptions.suites import get_suite, load_suite
 from datacentric.data.samples import Samples
 from datacentric.data.store import Store, json_digest, sha256_file, write_json_atomic
 from datacentric.device import inference_bf16
+from datacentric.errors import DatacentricError
 from datacentric.training.evaluate import predict
 
 WHITEBOX_COUNT = 500  # P_ori images attacked white-box (PGD-20 and FGSM at 8/255) per model
@@ -42,14 +43,22 @@ class Bench:
     @classmethod
     def load(cls, bench_dir: Path) -> "Bench":
         """Every set of this build (bench.json's counts: a leftover of an earlier build is never read)."""
-        made = json.loads((Path(bench_dir) / "bench.json").read_text())
+        made = built(bench_dir)
         return cls({name: Store(Path(bench_dir) / name).load() for name in made["counts"]}, made["config"])
+
+
+def built(bench_dir: Path) -> dict:
+    """bench.json: how the benchmark was built and which sets it holds."""
+    try:
+        return json.loads((Path(bench_dir) / "bench.json").read_text())
+    except (OSError, ValueError):
+        raise DatacentricError(f"{bench_dir} is not a built benchmark (no readable bench.json): run "
+                               "`datacentric benchmark build` first") from None
 
 
 def bench_digest(bench_dir: Path) -> str:
     """The benchmark's content identity: every built set's config and shard checksums (manifests only)."""
-    built = json.loads((Path(bench_dir) / "bench.json").read_text())["counts"]
-    manifests = {name: Store(Path(bench_dir) / name).manifest for name in built}
+    manifests = {name: Store(Path(bench_dir) / name).manifest for name in built(bench_dir)["counts"]}
     return json_digest({name: [m["config_hash"], sorted(entry["sha256"] for entry in m["shards"].values())]
                         for name, m in manifests.items()})
 

@@ -92,6 +92,7 @@ def test_prepare_whole_cifar10_archive_and_split_0_1_4(data_dir, shared_data):
     (["prepare", "{tmp}/missing.tar.gz"], "does not exist"),
     (["split"], "not prepared"),
     (["inspect", "{tmp}"], "is not a store"),
+    (["benchmark", "run", "{tmp}/m.pt", "--bench", "{tmp}", "--out", "{tmp}/out"], "not a built benchmark"),
 ])
 def test_bad_input_is_one_error_line(tmp_path, data_dir, args, pattern):
     result = run([a.format(tmp=tmp_path) for a in args], data_dir, check=False, process=True,
