@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATASET ?= cifar10
 
-.PHONY: install test enhance compare bench-store bench-corrupt bench-train bench-attack bench-methods bench-transfer clean-data
+.PHONY: install lint test enhance compare bench-store bench-corrupt bench-train bench-attack bench-methods bench-transfer clean-data
 
 install: $(STAMP)
 
@@ -14,6 +14,11 @@ $(STAMP): pyproject.toml
 	@# pip's warnings go to a file (shown if the install fails), so a `make enhance > log` stays a short log
 	$(BIN)/pip install --quiet -e '.[dev]' 2> $(VENV)/pip-install.log || (cat $(VENV)/pip-install.log; exit 1)
 	touch $(STAMP)
+
+# The dependency rule (docs/ARCHITECTURE.md) and the style checks
+lint: install
+	$(BIN)/lint-imports
+	$(BIN)/ruff check datacentric tests benchmarks
 
 test: install
 	$(BIN)/python -m pytest

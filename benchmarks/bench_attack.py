@@ -22,12 +22,12 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from datacentric.attacks.engine import AttackConfig
-from datacentric.attacks.ensemble import Ensemble
-from datacentric.attacks.randomness import sample_keys
 from datacentric.attacks.transfer import attack_images
 from datacentric.attacks.transforms import diversity_theta, gaussian_kernel, input_diversity, smooth_gradient
-from datacentric.device import resolve
+from datacentric.core.device import resolve
+from datacentric.core.randomness import sample_keys
 from datacentric.models import create
+from datacentric.models.ensemble import Ensemble
 
 SURROGATES = ["cifar_resnet8", "cifar_vgg_small", "cifar_mobilenetv2_small", "cifar_resnet20", "cifar_wrn_16_2"]
 COUNT, BATCH, ITERATIONS, REPEATS = 128, 64, 5, 2

@@ -14,20 +14,29 @@ from pathlib import Path
 
 import numpy as np
 
-from datacentric.corruptions.stage import corrupt_task
+from datacentric.core.parallel import map_unordered
+from datacentric.corruptions.apply import SuiteRunner
 from datacentric.corruptions.suites import get_suite
-from datacentric.parallel import map_unordered
 
 COUNT, TASK_SIZE, REPEATS = 2000, 100, 5
 ARCHIVE_NPZ = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-lossless-4k.npz"
 
 
+RUNNER = SuiteRunner(get_suite("paper14"))  # built once; forked workers inherit it
+
+
+def corrupt_task(task: tuple, seed: int) -> tuple[int, np.ndarray]:
+    """One task of the corruption part's core: (task id, images, source indices) → (task id, corrupted images)."""
+    task_id, images, source_index = task
+    return task_id, RUNNER.corrupt_training(images, source_index, seed)[0]
+
+
 def run(images: np.ndarray, workers: int) -> tuple[float, np.ndarray]:
-    suite = get_suite("paper14").to_dict()
-    tasks = [(i, images[s:s + TASK_SIZE], np.arange(s, s + TASK_SIZE)) for i, s in enumerate(range(0, COUNT, TASK_SIZE))]
-    work = functools.partial(corrupt_task, suite_dict=suite, seed=0)
+    tasks = [(i, images[s:s + TASK_SIZE], np.arange(s, s + TASK_SIZE)) for i, s in enumerate(range(0, len(images),
+                                                                                              TASK_SIZE))]
+    work = functools.partial(corrupt_task, seed=0)
     start = time.perf_counter()
-    results = dict((r[0], r[1]) for r in map_unordered(work, tasks, workers=workers, total=COUNT,
+    results = dict((r[0], r[1]) for r in map_unordered(work, tasks, workers=workers, total=len(images),
                                                          size=lambda t: len(t[1]), desc=f"{workers} worker(s)"))
     elapsed = time.perf_counter() - start
     return elapsed, np.concatenate([results[i] for i in sorted(results)])

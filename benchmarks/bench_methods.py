@@ -19,16 +19,17 @@ import time
 import numpy as np
 import torch
 
-from datacentric import paths
 from datacentric.attacks.evaluation import fgsm, pgd
 from datacentric.attacks.transfer import attack_images
-from datacentric.config import load_recipe
+from datacentric.core import paths
+from datacentric.core.device import resolve
+from datacentric.core.io import write_json_atomic
 from datacentric.data.split import split_indices
 from datacentric.data.stages import prepare
-from datacentric.data.store import Store, write_json_atomic
-from datacentric.device import resolve
+from datacentric.data.store import Store
 from datacentric.models import create
-from datacentric.training.evaluate import accuracy
+from datacentric.models.predict import accuracy
+from datacentric.training.config import load_recipe
 from datacentric.training.trainer import train
 
 ARCH, SUBSET, TEST, SEED = "cifar_resnet8", 10_000, 1_000, 0

@@ -11,9 +11,10 @@ import time
 
 import torch
 
-from datacentric import paths
+from datacentric.core import paths
 from datacentric.data.store import Store
-from datacentric.data.torch_dataset import load_tensors, to_training_tensor
+from datacentric.data.tensors import to_float
+from datacentric.data.torch_dataset import load_tensors
 
 REPEATS = 5
 
@@ -33,8 +34,8 @@ def main() -> None:
         raise SystemExit(f"{root} is missing: run `datacentric prepare cifar10` first")
     in_memory = Store(root).load_images_labels()[0]
     count = len(in_memory)
-    memory_time = best_time(lambda: to_training_tensor(in_memory))
-    store_time = best_time(lambda: to_training_tensor(load_tensors(root)[0]))
+    memory_time = best_time(lambda: to_float(in_memory))
+    store_time = best_time(lambda: to_float(load_tensors(root)[0]))
     raw_time = best_time(lambda: load_tensors(root))
     print(f"store: {root} ({count} images, {torch.get_num_threads()} torch threads, best of {REPEATS})")
     print(f"in-memory uint8 array → training tensor : {memory_time:.3f} s  ({count / memory_time:,.0f} img/s)")

@@ -21,10 +21,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from datacentric.config import TrainConfig
-from datacentric.device import native_bf16, resolve
+from datacentric.core.device import native_bf16, resolve
 from datacentric.models import create
 from datacentric.training.augment import crop_flip, draw_augmentation
+from datacentric.training.config import TrainConfig
 from datacentric.training.trainer import train
 
 ARCH, EPOCHS, BATCH, REPEATS = "cifar_resnet8", 2, 128, 3

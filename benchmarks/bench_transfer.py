@@ -25,10 +25,11 @@ import numpy as np
 import torch
 
 from datacentric.attacks.engine import AttackConfig
-from datacentric.attacks.stage import load_ensemble, load_zoo_dir
 from datacentric.attacks.transfer import attack_images
-from datacentric.data.store import Store, write_json_atomic
-from datacentric.training.evaluate import predict
+from datacentric.core.io import write_json_atomic
+from datacentric.data.store import Store
+from datacentric.models.predict import predict
+from datacentric.models.saved import load_ensemble, load_zoo_models
 
 VARIANTS = {"MI": (0, 0.0), "MI+TI": (3, 0.0), "MI+DI": (0, 0.7), "MI+TI+DI": (3, 0.7)}  # (TI size, DI probability)
 VICTIMS = {"independent": "attacker", "evaluation": "evaluation"}  # source → models/<folder> of the run
@@ -45,7 +46,7 @@ def main() -> None:
     surrogates, _ = load_ensemble(run / "models" / "surrogates", device)
     victims = {}
     for source, folder in {**VICTIMS, "surrogates": "surrogates"}.items():
-        models, members = load_zoo_dir(run / "models" / folder, device)
+        models, members = load_zoo_models(run / "models" / folder, device)
         victims.update({f"{source}: {m['name']}": model for m, model in zip(members, models)})
     samples = Store(run / "split" / "adversarial").load().select(slice(0, count))
     labels = torch.from_numpy(samples.labels)

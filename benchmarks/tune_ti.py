@@ -6,7 +6,6 @@ Run: .venv/bin/python benchmarks/tune_ti.py SURROGATES_DIR HOLDOUT_DIR STORE [CO
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -15,10 +14,10 @@ import numpy as np
 import torch
 
 from datacentric.attacks.engine import AttackConfig
-from datacentric.attacks.stage import load_ensemble, load_zoo_dir
 from datacentric.attacks.transfer import attack_images
 from datacentric.data.store import Store
-from datacentric.training.evaluate import predict
+from datacentric.models.predict import predict
+from datacentric.models.saved import load_ensemble, load_zoo_models
 
 KERNELS = [(0, 0.0), (3, 1.0), (5, 1.0), (5, 3.0), (7, 2.0), (7, 3.0)]  # (size, sigma); (5, 3) is the published one
 
@@ -30,7 +29,7 @@ def main() -> None:
     device = torch.device("cpu")
     samples = Store(store).load().select(slice(0, count))
     ensemble, _ = load_ensemble(surrogates, device)
-    held, members = load_zoo_dir(holdout, device)
+    held, members = load_zoo_models(holdout, device)
     labels = torch.from_numpy(samples.labels)
     clean = [float((predict(m, torch.from_numpy(samples.images)) != labels).float().mean()) for m in held]
     print(f"{count} images, {iterations} iterations; held-out clean error {np.mean(clean):.3f}")

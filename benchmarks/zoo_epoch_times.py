@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from datacentric.config import TrainConfig, load_zoo, read_toml, pipelines_dir
-from datacentric.device import resolve
+from datacentric.core.device import resolve
+from datacentric.core.tomlconfig import pipelines_dir, read_toml
 from datacentric.models import ARCHITECTURES, create
+from datacentric.training.config import TrainConfig, load_zoo
 from datacentric.training.trainer import train
 
 LOSSLESS = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-lossless-4k.npz"

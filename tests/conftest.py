@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+
+from datacentric.models import create
+from datacentric.training.config import TrainConfig
+from datacentric.training.trainer import train
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("DATACENTRIC_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -24,6 +31,18 @@ def cifar4k(shared_data) -> tuple[np.ndarray, np.ndarray]:
     """The first 4,000 original CIFAR-10 training images (pixel-exact) and labels."""
     with np.load(shared_data / "cifar10-lossless-4k.npz") as npz:
         return npz["x"], npz["y"].astype(np.int64)
+
+
+@pytest.fixture(scope="session")
+def prepared(tmp_path_factory, shared_data) -> Path:
+    """A data directory with CIFAR-10 prepared from the offline archive (JPEG copy), once per session: the
+    pipeline tests copy its `prepared/` folder (`tests.helpers.copy_prepared`)."""
+    folder = tmp_path_factory.mktemp("prepared")
+    env = {**os.environ, "DATACENTRIC_DATA": str(folder),
+           "DATACENTRIC_CIFAR10_ARCHIVE": str(shared_data / "cifar10-jpeg-q75.tar.gz")}
+    subprocess.run([sys.executable, "-m", "datacentric", "prepare", "cifar10"], check=True, env=env,
+                   capture_output=True)
+    return folder
 
 
 @pytest.fixture()
@@ -44,20 +63,31 @@ def cifar_npz(tmp_path, cifar4k) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained_models(cifar4k):
-    """Three small models trained 3 epochs on the first 2,000 lossless CIFAR images (seconds each):
-    two for an attack ensemble, one held out."""
-    import torch
-
-    from datacentric.config import TrainConfig
-    from datacentric.models import create
-    from datacentric.training.trainer import train
-
+def trained_weights(cifar4k) -> dict:
+    """Three small models trained 3 epochs on the first 2,000 lossless CIFAR images: two for an attack ensemble,
+    one held out. fp32 with one thread, whatever the machine: bf16 training (AVX512-BF16 machines) or another
+    thread count would train other models, and the attack tests' margins are measured on these."""
     x, y = torch.from_numpy(cifar4k[0][:2000]), torch.from_numpy(cifar4k[1][:2000])
+    threads, weights = torch.get_num_threads(), {}
+    torch.set_num_threads(1)
+    try:
+        for arch, seed in (("cifar_vgg_small", 1), ("cifar_resnet8", 2), ("cifar_mobilenetv2_small", 3)):
+            torch.manual_seed(seed)
+            config = TrainConfig(epochs=3, batch_size=32, lr=0.02, warmup_epochs=0, crop_padding=0, seed=seed,
+                                 bf16=False)
+            model = train(create(arch, 10), x, y, config, device=torch.device("cpu"), progress=False)
+            weights[arch] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    finally:
+        torch.set_num_threads(threads)
+    return weights
+
+
+@pytest.fixture()
+def trained_models(trained_weights) -> dict:
+    """Fresh copies of the trained models for each test, in eval mode: no test sees another's changes."""
     models = {}
-    for arch, seed in (("cifar_vgg_small", 1), ("cifar_resnet8", 2), ("cifar_mobilenetv2_small", 3)):
-        torch.manual_seed(seed)
-        model = create(arch, 10)
-        config = TrainConfig(epochs=3, batch_size=32, lr=0.02, warmup_epochs=0, crop_padding=0, seed=seed)
-        models[arch] = train(model, x, y, config, device=torch.device("cpu"), progress=False).eval()
+    for arch, state in trained_weights.items():
+        models[arch] = create(arch, 10)
+        models[arch].load_state_dict(state)
+        models[arch].eval()
     return models

@@ -1,6 +1,6 @@
 import torch
 
-from datacentric.device import gpu_autocast, native_bf16
+from datacentric.core.device import gpu_autocast, native_bf16
 
 CPU = torch.device("cpu")
 

@@ -16,13 +16,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from datacentric.attacks.randomness import randint, sample_keys, uniform_field, _mix
 from datacentric.attacks.transforms import diversity_theta, gaussian_kernel, input_diversity, smooth_gradient
-from datacentric.device import gpu_autocast
+from datacentric.core.device import gpu_autocast
+from datacentric.core.randomness import Stream, _mix, randint, sample_keys, uniform_field
 
 LINF, L2 = 0, 1
 PAPER_LINF_STEP, PAPER_L2_STEP = 2 / 255, 0.025  # the published steps, sized for 300 iterations
-TARGET_STREAM, START_STREAM = 20, 21
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ def choose_targets(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
     if config.target == "least_likely":
         with torch.no_grad():
             return model(images).argmin(1)
-    offset = randint(keys, 0, TARGET_STREAM, 1, num_classes - 1).to(labels.device)  # any class but the true one
+    offset = randint(keys, 0, Stream.TARGET, 1, num_classes - 1).to(labels.device)  # any class but the true one
     return (labels + offset) % num_classes
 
 
@@ -184,9 +183,9 @@ class IterativeAttack:
         images = batch.images
         if not self.config.random_start:
             return torch.zeros_like(images)
-        noise = uniform_field(batch.keys, 0, START_STREAM, tuple(images.shape[1:])).to(images.device) * 2 - 1
+        noise = uniform_field(batch.keys, 0, Stream.START, tuple(images.shape[1:])).to(images.device) * 2 - 1
         l2_start = noise / _per_sample_norm(noise, 2).clamp_min(1e-12) * self.config.l2_eps * \
-            uniform_field(batch.keys, 0, START_STREAM + 1, (1, 1, 1)).to(images.device)
+            uniform_field(batch.keys, 0, Stream.START + 1, (1, 1, 1)).to(images.device)
         delta = torch.where(batch.linf_rows, noise * batch.linf_eps, l2_start)
         return (images + delta).clamp(0, 1) - images
 

@@ -16,8 +16,9 @@ from torch import nn
 
 from datacentric.attacks.engine import AttackConfig, num_classes
 from datacentric.attacks.transfer import attack_images
+from datacentric.core.errors import DatacentricError
 from datacentric.data.tensors import to_float, to_uint8
-from datacentric.errors import DatacentricError
+from datacentric.models.predict import eval_mode
 
 PLAIN = {"momentum": 0.0, "ti_size": 0, "di_probability": 0.0}  # no MI, TI or DI
 
@@ -104,11 +105,12 @@ def run_named(name: str, model: nn.Module, images: np.ndarray, labels: np.ndarra
     """uint8 adversarial images for one of NAMED or 'cw_l2', computed on `model` (one model or an ensemble)."""
     if name == "cw_l2":
         out = []
-        for start in range(0, len(images), batch_size):
-            x = to_float(torch.from_numpy(images[start : start + batch_size]).to(device))
-            y = torch.from_numpy(np.asarray(labels[start : start + batch_size], np.int64)).to(device)
-            adversarial = cw_l2(model, x, y, iterations=cw_iterations, search_steps=cw_search_steps)
-            out.append(to_uint8(adversarial))
+        with eval_mode(model):
+            for start in range(0, len(images), batch_size):
+                x = to_float(torch.from_numpy(images[start : start + batch_size]).to(device))
+                y = torch.from_numpy(np.asarray(labels[start : start + batch_size], np.int64)).to(device)
+                adversarial = cw_l2(model, x, y, iterations=cw_iterations, search_steps=cw_search_steps)
+                out.append(to_uint8(adversarial))
         return np.concatenate(out)
     if name not in NAMED:
         raise DatacentricError(f"unknown attack '{name}'; known: {', '.join([*NAMED, 'cw_l2'])}")

@@ -17,8 +17,9 @@ import torch
 from torch import nn
 
 from datacentric.attacks.engine import L2, LINF, AttackConfig, choose_targets, num_classes, perturb, quantize, row_keys
+from datacentric.core.errors import DatacentricError
 from datacentric.data.tensors import to_float, to_uint8
-from datacentric.errors import DatacentricError
+from datacentric.models.predict import eval_mode
 
 ROUNDING = 0.5 / 255  # the most rounding to the uint8 grid moves one value
 
@@ -42,18 +43,19 @@ def split_norms(positions: np.ndarray) -> np.ndarray:
 def attack_images(model: nn.Module, images: np.ndarray, labels: np.ndarray, source_index: np.ndarray, *,
                   seed: int, config: AttackConfig, device: torch.device, positions: np.ndarray | None = None,
                   on_batch: Callable[[int], None] | None = None, require_perturbed: bool = True) -> AttackOutput:
-    """Attack uint8 N×H×W×C `images`; each sample's result depends only on (seed, its source index,
-    config, model weights), not on the batch it shares. `require_perturbed=False` lets evaluation
+    """Attack uint8 N×H×W×C `images` (the model in eval mode); each sample's result depends only on (seed, its
+    source index, config, model weights), not on the batch it shares. `require_perturbed=False` lets evaluation
     attacks leave a sample unchanged where the loss has no gradient (a saturated softmax)."""
     outputs = []
     positions = np.arange(len(images)) if positions is None else positions
-    for start in range(0, len(images), config.batch_size):
-        part = slice(start, start + config.batch_size)
-        outputs.append(_attack_batch(model, images[part], labels[part], source_index[part], positions[part],
-                                     seed, config, device, require_perturbed))
-        if on_batch is not None:
-            rows = 2 * len(images[part]) if config.combine == "sum" else len(images[part])
-            on_batch(rows * config.iterations)
+    with eval_mode(model):
+        for start in range(0, len(images), config.batch_size):
+            part = slice(start, start + config.batch_size)
+            outputs.append(_attack_batch(model, images[part], labels[part], source_index[part], positions[part],
+                                         seed, config, device, require_perturbed))
+            if on_batch is not None:
+                rows = 2 * len(images[part]) if config.combine == "sum" else len(images[part])
+                on_batch(rows * config.iterations)
     return AttackOutput(*(np.concatenate([getattr(o, name) for o in outputs])
                           for name in ("images", "l2", "linf", "norm", "component_l2", "component_linf", "target")))
 

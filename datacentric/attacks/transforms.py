@@ -6,9 +6,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from datacentric.attacks.randomness import randint, uniform
-
-DI_STREAM = 10  # random streams of DI: coin, size, top, left use DI_STREAM .. DI_STREAM + 3
+from datacentric.core.randomness import Stream, randint, uniform
 
 
 def gaussian_kernel(size: int, sigma: float, channels: int = 3) -> torch.Tensor:
@@ -33,10 +31,10 @@ def diversity_theta(keys: torch.Tensor, step: int, probability: float, resize_ra
     size·resize_ratio] pixels, place it at a random offset on a zero square of size·resize_ratio, and
     view that square at the input resolution; otherwise the identity."""
     canvas = int(size * resize_ratio)
-    apply = uniform(keys, step, DI_STREAM) < probability
-    resized = randint(keys, step, DI_STREAM + 1, size, canvas).double()
-    top = (uniform(keys, step, DI_STREAM + 2) * (canvas - resized + 1)).floor()
-    left = (uniform(keys, step, DI_STREAM + 3) * (canvas - resized + 1)).floor()
+    apply = uniform(keys, step, Stream.DI) < probability
+    resized = randint(keys, step, Stream.DI + 1, size, canvas).double()
+    top = (uniform(keys, step, Stream.DI + 2) * (canvas - resized + 1)).floor()
+    left = (uniform(keys, step, Stream.DI + 3) * (canvas - resized + 1)).floor()
     scale = torch.where(apply, canvas / resized, torch.ones_like(resized))
     shift_x = torch.where(apply, (canvas - 2 * left) / resized - 1, torch.zeros_like(resized))
     shift_y = torch.where(apply, (canvas - 2 * top) / resized - 1, torch.zeros_like(resized))

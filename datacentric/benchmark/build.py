@@ -1,32 +1,35 @@
 """`benchmark build`: the evaluation sets P_ori, P_adv and P_cor, from the test split only, as stores.
 
 P_adv comes from an evaluation ensemble that shares no model with any surrogate ensemble used to
-make training data (and, when the config names external checkpoints, a second P_adv from those); P_cor covers the `cifar10c` and `mtlat4` suites at severities 1–5. Each set is
+make training data (and, when the config names external checkpoints, a second P_adv from those); P_cor
+covers the `cifar10c` and `mtlat4` suites at severities 1–5. Each set is
 a store (so the build resumes and is cached), and `bench.json` records how it was made.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from datacentric.attacks.evaluation import CW_ITERATIONS, CW_SEARCH_STEPS, run_named
-from datacentric.attacks.stage import load_ensemble
+from datacentric.attacks.evaluation import CW_ITERATIONS, CW_SEARCH_STEPS, NAMED, run_named
+from datacentric.core.errors import DatacentricError
+from datacentric.core.io import write_json_atomic
+from datacentric.core.paths import portable
 from datacentric.corruptions.apply import SuiteRunner
 from datacentric.corruptions.suites import get_suite
 from datacentric.data.samples import Samples, distances
 from datacentric.data.split import stratified_order
-from datacentric.data.store import DEFAULT_SHARD_SIZE, Store, StoreInfo, write_json_atomic, write_store
-from datacentric import paths
-from datacentric.errors import DatacentricError
-from datacentric.paths import portable
+from datacentric.data.store import DEFAULT_SHARD_SIZE, Store, StoreInfo, write_store
+from datacentric.models.ensemble import Ensemble
+from datacentric.models.external import describe_external, load_external
+from datacentric.models.predict import predict
+from datacentric.models.saved import load_ensemble, member_identities, training_images
 
-SETS = ("ori", "adv", "cor")
+BENCH_SETS = ("ori", "adv", "cor")
 INDEPENDENT = "adv-independent"  # P_adv from the independent attacker (the headline), when the pipeline has one
 EXTERNAL = "adv-external"  # P_adv from external attackers (`evaluation_models`), when the config names any
 
@@ -47,8 +50,6 @@ class BenchConfig:
     cw_search_steps: int = CW_SEARCH_STEPS  # cw_l2's binary-search steps over the constant c
 
     def __post_init__(self):
-        from datacentric.attacks.evaluation import NAMED
-
         object.__setattr__(self, "attacks", tuple(self.attacks))
         object.__setattr__(self, "suites", tuple(self.suites))
         object.__setattr__(self, "severities", tuple(self.severities))
@@ -76,31 +77,13 @@ def require_test_split(store: Store) -> None:
                                "never from data that overlaps a training split")
 
 
-def model_identities(folder: Path) -> set[tuple[str, int]]:
-    """(architecture, seed) of every member of a trained zoo folder."""
-    index = json.loads((folder / "zoo.json").read_text())
-    return {(m["arch"], int(m["seed"])) for m in index["members"]}
-
-
 def require_disjoint(evaluation: Path, surrogates: list[Path], *, what: str = "the evaluation ensemble") -> None:
-    ours = model_identities(evaluation)
+    ours = member_identities(evaluation)
     for folder in surrogates:
-        if not (folder / "zoo.json").is_file():
-            raise DatacentricError(f"{folder} holds no trained zoo (no zoo.json)")
-        shared = ours & model_identities(folder)
+        shared = ours & member_identities(folder)
         if shared or evaluation.resolve() == folder.resolve():
             raise DatacentricError(f"{what} shares models with surrogate ensemble {folder}: "
                                    f"{sorted(shared)}; train a separate one")
-
-
-def training_images(folder: Path) -> np.ndarray:
-    """Source indices of the images a trained zoo folder was trained on (its zoo.json names the store)."""
-    recorded = json.loads((folder / "zoo.json").read_text()).get("store")
-    if not recorded:
-        raise DatacentricError(f"{folder}/zoo.json does not name its training store: retrain that zoo with "
-                               "`datacentric train` so its training images can be checked")
-    recorded = Path(recorded)
-    return Store(recorded if recorded.is_absolute() else paths.data_dir() / recorded).load().source_index
 
 
 def require_independent(attacker: Path, surrogates: list[Path]) -> None:
@@ -162,8 +145,6 @@ def build(test_store: Path, out_dir: Path, evaluation: Path, config: BenchConfig
             write(INDEPENDENT, independent_info, _attacked(adv_part, independent, config, device))
         manifest["attacker"] = attacker_members
     if config.evaluation_models:  # the same images, attacked the same ways by the external models
-        from datacentric.attacks.ensemble import Ensemble
-        from datacentric.models.external import describe_external, load_external
 
         external = {**manifest, "external": [describe_external(spec) for spec in config.evaluation_models]}
         external_info = StoreInfo(source.manifest["dataset"], "benchmark-adv-external", tuple(source.class_names),
@@ -172,15 +153,13 @@ def build(test_store: Path, out_dir: Path, evaluation: Path, config: BenchConfig
             attackers = Ensemble([load_external(spec, device) for spec in config.evaluation_models])
             write(EXTERNAL, external_info, _attacked(adv_part, attackers, config, device))
         manifest["external"] = external["external"]
-    made = SETS + ((INDEPENDENT,) if attacker is not None else ()) + ((EXTERNAL,) if config.evaluation_models else ())
+    made = BENCH_SETS + ((INDEPENDENT,) if attacker is not None else ()) + ((EXTERNAL,) if config.evaluation_models else ())
     manifest["counts"] = {name: len(Store(out_dir / name)) for name in made}
     write_json_atomic(out_dir / "bench.json", manifest)
     return manifest
 
 
 def _accuracy(model, part: Samples, device: torch.device) -> float:
-    from datacentric.training.evaluate import predict
-
     predicted = predict(model, torch.from_numpy(part.images), device=device).numpy()
     return float((predicted == part.labels).mean() * 100)
 

@@ -6,7 +6,9 @@ import json
 import platform
 from pathlib import Path
 
+import h5py
 import numpy as np
+import torch
 
 from datacentric.data.inspect import preview, summarize
 from datacentric.data.store import Store
@@ -14,9 +16,6 @@ from datacentric.data.store import Store
 
 def _provenance(store: Store) -> dict:
     """The store's own config and, for an assembled store, the manifests of the stores it was made from."""
-    import h5py
-    import torch
-
     parts = {}
     for path in store.manifest["config"].get("parts", {}):
         try:

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from datacentric.data.store import write_json_atomic
-from datacentric.errors import DatacentricError
+from datacentric.benchmark.report import load_reports
+from datacentric.core.errors import DatacentricError
+from datacentric.core.io import write_json_atomic
 
-STANDARD = "standard"
+STANDARD = "standard"  # the arm every other is measured against (mCE, ΔR)
 # (key, column): accuracies in percent unless named otherwise
 COLUMNS = (("clean", "clean"), ("adv", "P_adv"), ("adv_evaluation", "P_adv ens."), ("cor", "P_cor"),
            ("cor_seen", "seen"), ("cor_unseen", "unseen"), ("R", "R"), ("R_evaluation", "R ens."),
@@ -123,8 +124,6 @@ def write(results: dict, costs: dict, context: dict, out_dir: Path) -> dict:
 def seeds_table(run_dirs: list[Path]) -> str:
     """Several comparison runs (seeds) → per arm: zoo-mean clean, P_adv, unseen P_cor and R, ΔR against
     `standard` (zoo mean, each architecture, and from the evaluation ensemble), Δclean: mean [min, max]."""
-    from datacentric.benchmark.report import load_reports
-
     reports = load_reports(run_dirs, "compare.json")
     arms = [a for a in reports[0]["arms"] if all(a in r["arms"] for r in reports)]
     members = list(reports[0]["arms"][arms[0]]["members"])

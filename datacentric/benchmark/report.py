@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from datacentric.data.store import write_json_atomic
-from datacentric.errors import DatacentricError
+from datacentric.core.errors import DatacentricError
+from datacentric.core.io import write_json_atomic
 
 ROWS = (("clean", "ACC(P_ori)"), ("adv", "ACC(P_adv)"), ("cor", "ACC(P_cor)"), ("R", "R"))
 # P_adv and R from the other attacker sources: the evaluation ensemble is a second line when the headline is
@@ -40,7 +40,7 @@ def rows_of(entries: list[dict]) -> tuple:
     second = tuple(row for row in SOURCE_ROWS if all(row[0] in e for e in entries)
                    and not any(source in row[0] for source in headline))
     return ROWS + CORRUPTION_ROWS + second
-SETS = ("baseline", "enhanced")
+TRAINED_SETS = ("baseline", "enhanced")
 ABLATED = "without-"  # results key prefix: the zoo trained on the enhanced set with that part left clean
 ATTACK_ORDER = ("cw_l2", "mi_fgsm_8", "pgd_linf", "mi_fgsm_16")  # roughly weakest to strongest transfer
 
@@ -54,18 +54,18 @@ def compare(results: dict[str, dict[str, dict]], *, context: dict) -> dict:
     """{arch: {"baseline": evaluate(...), "enhanced": evaluate(...)}} → the report dictionary."""
     report = {"architectures": {}, "context": context}
     for arch, by_set in results.items():
-        entry = {name: by_set[name] for name in SETS if name in by_set}
-        if all(name in by_set for name in SETS):
-            rows = rows_of([by_set[name] for name in SETS])
+        entry = {name: by_set[name] for name in TRAINED_SETS if name in by_set}
+        if all(name in by_set for name in TRAINED_SETS):
+            rows = rows_of([by_set[name] for name in TRAINED_SETS])
             entry["difference"] = {key: by_set["enhanced"][key] - by_set["baseline"][key] for key, _ in rows}
             entry["difference"]["adv_source"] = by_set["enhanced"].get("adv_source", "evaluation")
         report["architectures"][arch] = entry
     complete = [e for e in report["architectures"].values() if "difference" in e]
     if complete:
-        rows = rows_of([e[name] for e in complete for name in SETS])
+        rows = rows_of([e[name] for e in complete for name in TRAINED_SETS])
         report["mean"] = {name: {key: float(np.mean([e[name][key] for e in complete])) for key, _ in rows}
-                          for name in SETS + ("difference",)}
-        for name in SETS + ("difference",):
+                          for name in TRAINED_SETS + ("difference",)}
+        for name in TRAINED_SETS + ("difference",):
             report["mean"][name]["adv_source"] = complete[0][name].get("adv_source", "evaluation")
     ablated = sorted({k[len(ABLATED):] for by_set in results.values() for k in by_set if k.startswith(ABLATED)})
     if ablated:  # what each part adds: enhanced minus the same set with that part's images left clean
@@ -87,7 +87,7 @@ def write(report: dict, out_dir: Path) -> None:
 
 def markdown(report: dict) -> str:
     archs = list(report["architectures"])
-    sources = {e[s].get("adv_source", "evaluation") for e in report["architectures"].values() for s in SETS if s in e}
+    sources = {e[s].get("adv_source", "evaluation") for e in report["architectures"].values() for s in TRAINED_SETS if s in e}
     source = sources.pop() if len(sources) == 1 else "evaluation"
     lines = ["# Robustness report", "",
              "Accuracies in percent on the benchmark's P_ori (clean), P_adv (black-box transfer attacks from "
@@ -124,7 +124,7 @@ def markdown(report: dict) -> str:
                   "does not say what other generators would have earned in its place.", ""]
     lines += ["## Details per architecture", ""]
     for arch, entry in report["architectures"].items():
-        for name in SETS:
+        for name in TRAINED_SETS:
             if name not in entry:
                 continue
             r = entry[name]
@@ -160,12 +160,12 @@ def seeds_table(run_dirs: list[Path]) -> str:
     lines = [f"{len(reports)} runs: " + ", ".join(str(r) for r in run_dirs), "",
              "| % | " + " | ".join(f"{a} baseline | enhanced | Δ mean [min, max]" for a in columns) + " |",
              "|---" * (1 + 3 * len(columns)) + "|"]
-    for key, label in rows_of([e[name] for entries in columns.values() for e in entries for name in SETS]):
+    for key, label in rows_of([e[name] for entries in columns.values() for e in entries for name in TRAINED_SETS]):
         if key.startswith("cor_"):
             continue
         cells = []
         for entries in columns.values():
-            base, enhanced, delta = ([e[name][key] for e in entries] for name in SETS + ("difference",))
+            base, enhanced, delta = ([e[name][key] for e in entries] for name in TRAINED_SETS + ("difference",))
             cells += [f"{np.mean(base):.2f}", f"{np.mean(enhanced):.2f}",
                       f"{np.mean(delta):+.2f} [{min(delta):+.2f}, {max(delta):+.2f}]"]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
@@ -185,11 +185,11 @@ def figures(report: dict, out_dir: Path) -> None:
     import matplotlib.pyplot as plt
 
     entries = report["architectures"]
-    corruptions = sorted({c for e in entries.values() for s in SETS if s in e for c in e[s]["per_corruption"]})
+    corruptions = sorted({c for e in entries.values() for s in TRAINED_SETS if s in e for c in e[s]["per_corruption"]})
     figure, axis = plt.subplots(figsize=(max(8, len(corruptions) * 0.5), 4))
     width = 0.8 / max(1, 2 * len(entries))
     for i, (arch, entry) in enumerate(entries.items()):
-        for j, name in enumerate(s for s in SETS if s in entry):
+        for j, name in enumerate(s for s in TRAINED_SETS if s in entry):
             values = [entry[name]["per_corruption"].get(c, np.nan) for c in corruptions]
             offset = (2 * i + j) * width
             axis.bar(np.arange(len(corruptions)) + offset, values, width, label=f"{arch} {name}",
@@ -207,7 +207,7 @@ def figures(report: dict, out_dir: Path) -> None:
                                         ("attacks.png", "per_attack", ATTACK_ORDER, "attack (weak → strong)")):
         figure, axis = plt.subplots(figsize=(6, 4))
         for arch, entry in entries.items():
-            for name in (s for s in SETS if s in entry):
+            for name in (s for s in TRAINED_SETS if s in entry):
                 present = in_order(entry[name][key], order)
                 axis.plot(present, [entry[name][key][k] for k in present], marker="o",
                           linestyle="--" if name == "baseline" else "-", label=f"{arch} {name}")

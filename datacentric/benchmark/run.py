@@ -14,12 +14,15 @@ from datacentric import __version__
 from datacentric.attacks.evaluation import run_named
 from datacentric.benchmark import metrics
 from datacentric.benchmark.build import EXTERNAL, INDEPENDENT
+from datacentric.core.device import inference_bf16
+from datacentric.core.errors import DatacentricError
+from datacentric.core.io import json_digest, sha256_file, write_json_atomic
+from datacentric.core.progress import bar
 from datacentric.corruptions.suites import get_suite, load_suite
 from datacentric.data.samples import Samples
-from datacentric.data.store import Store, json_digest, sha256_file, write_json_atomic
-from datacentric.device import inference_bf16
-from datacentric.errors import DatacentricError
-from datacentric.training.evaluate import predict
+from datacentric.data.store import Store
+from datacentric.models.predict import predict
+from datacentric.models.saved import Member, load_model
 
 WHITEBOX_COUNT = 500  # P_ori images attacked white-box (PGD-20 and FGSM at 8/255) per model
 
@@ -129,38 +132,71 @@ def evaluation_key(bench: str, weights: Path, seen: set[str], seed: int, device:
                         "arithmetic": "bf16" if inference_bf16(device) else f"fp32-{device.type}"})
 
 
-def evaluate_sets(model_dirs: dict[str, Path], members: list[str], bench_dir: Path, device: torch.device, *,
-                  seed: int, seen: dict[str, set[str]], reference: str) -> dict[str, dict[str, dict]]:
-    """`evaluate` for every trained set (name → folder of zoo members) and member: results[set][member], each
-    with CE and mCE against the `reference` set's model of the same architecture.
+@dataclass(frozen=True)
+class ModelJob:
+    """One trained model to score on a benchmark: the unit the stage loop hands to a rank."""
 
-    Each model's result is saved beside it (`evaluations/<key>.json`, `evaluation_key`), so a re-run, or
-    one resumed after a kill, evaluates only models whose weights, benchmark or settings changed."""
-    from datacentric.models.io import load_model
-    from datacentric.progress import bar
+    set_name: str  # the trained set (baseline, enhanced, an arm, ...)
+    member: str
+    folder: Path  # the set's zoo folder
+    seen: frozenset[str]  # corruption functions its training set contains
 
+
+def model_jobs(model_dirs: dict[str, Path], members: list[str], seen: dict[str, set[str]]) -> list[ModelJob]:
+    return [ModelJob(name, member, Path(folder), frozenset(seen[name]))
+            for name, folder in model_dirs.items() for member in members]
+
+
+def _saved_result(job: ModelJob, key: str) -> tuple[Path, dict]:
+    saved = Member(job.folder / job.member).evaluations / f"{key[:20]}.json"
+    try:
+        record = json.loads(saved.read_text())
+    except (OSError, ValueError):  # none yet, or damaged: evaluate again
+        record = {}
+    return saved, record if isinstance(record, dict) and record.get("key") == key else {}
+
+
+def evaluate_models(jobs: list[ModelJob], bench_dir: Path, device: torch.device, *, seed: int,
+                    progress: bool = True) -> None:
+    """`evaluate` every model of `jobs` whose saved result (`evaluations/<key>.json`, `evaluation_key`) is
+    missing or stale, and save it beside the model: a re-run, or one resumed after a kill, evaluates only
+    models whose weights, benchmark or settings changed."""
     digest, bench = bench_digest(bench_dir), None
+    with bar(total=len(jobs), desc="benchmark", unit="model", enabled=progress) as progress_bar:
+        for job in jobs:
+            weights = Member(job.folder / job.member).model
+            key = evaluation_key(digest, weights, job.seen, seed, device)
+            saved, record = _saved_result(job, key)
+            if not record:
+                bench = bench or Bench.load(bench_dir)
+                result = evaluate(load_model(weights, device)[0], bench, device, seed=seed, seen=job.seen)
+                saved.parent.mkdir(exist_ok=True)
+                write_json_atomic(saved, {"key": key, "result": result}, sort_keys=False)
+            progress_bar.update(1)
+
+
+def collect_results(jobs: list[ModelJob], bench_dir: Path, device: torch.device, *, seed: int,
+                    reference: str) -> dict[str, dict[str, dict]]:
+    """results[set][member] from the saved results of `jobs` (every one evaluated), each with CE and mCE
+    against the `reference` set's model of the same architecture."""
+    digest = bench_digest(bench_dir)
     results: dict[str, dict[str, dict]] = {}
-    with bar(total=len(model_dirs) * len(members), desc="benchmark", unit="model") as progress:
-        for name, folder in model_dirs.items():
-            results[name] = {}
-            for member in members:
-                weights = folder / member / "model.pt"
-                key = evaluation_key(digest, weights, seen[name], seed, device)
-                saved = folder / member / "evaluations" / f"{key[:20]}.json"
-                try:
-                    record = json.loads(saved.read_text())
-                except (OSError, ValueError):  # none yet, or damaged: evaluate again
-                    record = {}
-                if record.get("key") != key:
-                    bench = bench or Bench.load(bench_dir)
-                    result = evaluate(load_model(weights, device)[0], bench, device, seed=seed, seen=seen[name])
-                    saved.parent.mkdir(exist_ok=True)
-                    write_json_atomic(saved, {"key": key, "result": result}, sort_keys=False)
-                    record = json.loads(saved.read_text())  # the result as a later run reads it back
-                results[name][member] = record["result"]
-                progress.update(1)
+    for job in jobs:
+        key = evaluation_key(digest, Member(job.folder / job.member).model, job.seen, seed, device)
+        _, record = _saved_result(job, key)
+        if not record:
+            raise DatacentricError(f"{job.folder / job.member} has no saved benchmark result: run the benchmark stage")
+        results.setdefault(job.set_name, {})[job.member] = record["result"]
     for by_member in results.values():
         for member, result in by_member.items():
             add_corruption_errors(result, results[reference][member])
     return results
+
+
+def evaluate_sets(model_dirs: dict[str, Path], members: list[str], bench_dir: Path, device: torch.device, *,
+                  seed: int, seen: dict[str, set[str]], reference: str) -> dict[str, dict[str, dict]]:
+    """`evaluate` for every trained set (name → folder of zoo members) and member, in one process:
+    results[set][member] (`evaluate_models`, then `collect_results`)."""
+    jobs = model_jobs(model_dirs, members, seen)
+    evaluate_models(jobs, bench_dir, device, seed=seed)
+    return collect_results(jobs, bench_dir, device, seed=seed, reference=reference)

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from datacentric.errors import DatacentricError
+from datacentric.core.errors import DatacentricError
 
 app = typer.Typer(
     add_completion=False,

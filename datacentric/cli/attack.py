@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from datacentric import paths
+from datacentric.attacks.engine import AttackConfig
 from datacentric.cli import app, at_least
+from datacentric.core import device as devices
+from datacentric.core import paths
+from datacentric.core.errors import DatacentricError
+from datacentric.core.tomlconfig import from_dict
+from datacentric.data.store import PART_SHARD_SIZE, Store
+from datacentric.models.ensemble import auto_batch_size
+from datacentric.models.saved import load_ensemble
+from datacentric.parts.stages import attack as attack_stage
+from datacentric.training.config import load_recipe, load_zoo
+from datacentric.training.stage import require_training_data, train_zoo
 
 surrogates_app = typer.Typer(no_args_is_help=True, help="Surrogate ensembles for the transfer attack.")
 app.add_typer(surrogates_app, name="surrogates")
@@ -26,13 +37,11 @@ def surrogates_train(
     resume: bool = typer.Option(False, help="Continue each member from its last epoch checkpoint."),
 ) -> None:
     """Fit a surrogate (or held-out) ensemble on clean training data only."""
-    from datacentric import device as devices
-    from datacentric.attacks.surrogates import train_surrogates
-    from datacentric.config import load_recipe, load_zoo
-
+    source = store or paths.prepared_dir(dataset) / "train"
     target = out or paths.data_dir() / "models" / dataset / zoo
-    train_surrogates(store or paths.prepared_dir(dataset) / "train", load_zoo(zoo), load_recipe(recipe, epochs=epochs),
-                     target, device=devices.resolve(device), resume=resume)
+    require_training_data(source)
+    train_zoo(source, load_zoo(zoo), load_recipe(recipe, epochs=epochs), target, device=devices.resolve(device),
+              resume=resume)
     typer.echo(f"surrogates ({zoo}) → {target}")
 
 
@@ -58,7 +67,7 @@ def attack(
     batch_size: str = typer.Option("auto", help="Images per batch, or auto (fits the device)."),
     seed: int = typer.Option(0, callback=at_least(0), help="Global seed: each sample's randomness comes from (seed, source index)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda[:N] (under torchrun: cuda:LOCAL_RANK)."),
-    shard_size: int = typer.Option(500, callback=at_least(1), help="Samples per shard."),
+    shard_size: int = typer.Option(PART_SHARD_SIZE, callback=at_least(1), help="Samples per shard."),
     shard_index: Optional[int] = typer.Option(None, help="This process's share (default: torchrun/Slurm or 0)."),
     num_shards: Optional[int] = typer.Option(None, help="Number of shares (default: torchrun/Slurm or 1)."),
     workers: int = typer.Option(1, callback=at_least(1), help="Local worker processes (CPU)."),
@@ -67,19 +76,7 @@ def attack(
 ) -> None:
     """Replace the split's adversarial part with transfer adversarial examples (ensemble MI/TI/DI/logit attack).
     Options left out take `AttackConfig`'s defaults (datacentric/attacks/engine.py)."""
-    import json
-    import os
-
-    from datacentric import device as devices
-    from datacentric.attacks.engine import AttackConfig
-    from datacentric.attacks.stage import attack as attack_stage
-    from datacentric.attacks.stage import auto_batch_size, load_ensemble
-    from datacentric.config import from_dict
-    from datacentric.data.store import Store
-    from datacentric.errors import DatacentricError
-
-    chosen = devices.resolve(f"cuda:{os.environ['LOCAL_RANK']}" if device == "auto" and "LOCAL_RANK" in os.environ
-                             and devices.resolve("auto").type == "cuda" else device)
+    chosen = devices.resolve(device)
     source = input or paths.split_dir(dataset) / "adversarial"
     if batch_size == "auto":
         ensemble, _ = load_ensemble(surrogates, chosen)

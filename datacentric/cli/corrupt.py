@@ -5,11 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import typer
 
-from datacentric import paths
 from datacentric.cli import app, at_least
-from datacentric.errors import DatacentricError
+from datacentric.core import paths
+from datacentric.core.errors import DatacentricError
+from datacentric.core.parallel import default_workers
+from datacentric.corruptions.preview import preview_suite
+from datacentric.corruptions.suites import DEFAULT_TRAINING_SUITE, load_suite
+from datacentric.data.store import PART_SHARD_SIZE, Store
+from datacentric.parts.stages import corrupt as corrupt_stage
 
 
 @app.command()
@@ -17,23 +23,19 @@ def corrupt(
     dataset: str = typer.Option("cifar10", help="A split dataset's name."),
     input: Optional[Path] = typer.Option(None, help="Input store [default: data/splits/<dataset>/corrupted]."),
     out: Optional[Path] = typer.Option(None, help="Output store [default: data/parts/<dataset>/corrupted]."),
-    suite: str = typer.Option("paper14", help="A training suite's name, or a .toml file defining one."),
+    suite: str = typer.Option(DEFAULT_TRAINING_SUITE, help="A training suite's name, or a .toml file defining one."),
     seed: int = typer.Option(0, callback=at_least(0), help="Global seed; each sample's randomness comes from (seed, source index)."),
     workers: int = typer.Option(0, callback=at_least(0), help="Worker processes [default: all cores]."),
-    shard_size: int = typer.Option(2000, callback=at_least(1), help="Samples per shard."),
+    shard_size: int = typer.Option(PART_SHARD_SIZE, callback=at_least(1), help="Samples per shard."),
     overwrite: bool = typer.Option(False, help="Replace a store made with another config."),
 ) -> None:
     """Replace every sample of the split's corrupted part with one corruption drawn uniformly from the suite."""
-    from datacentric.corruptions.stage import corrupt as corrupt_stage
-    from datacentric.corruptions.suites import load_suite
-    from datacentric.parallel import default_workers
-
     chosen = load_suite(suite)
     if chosen.kind != "training":
         raise DatacentricError(f"suite '{chosen.name}' is an evaluation suite; corrupt takes a training suite")
     source = input or paths.split_dir(dataset) / "corrupted"
     target = out or paths.parts_dir(dataset) / "corrupted"
-    store = corrupt_stage(source, target, chosen, seed=seed, workers=workers or default_workers(),
+    store = corrupt_stage(source, target, suite, seed=seed, workers=workers or default_workers(),
                           shard_size=shard_size, overwrite=overwrite)
     typer.echo(f"corrupted {len(store)} samples with suite {chosen.name} → {target}")
 
@@ -41,18 +43,12 @@ def corrupt(
 @app.command()
 def preview(
     out: Path = typer.Argument(..., help="PNG to write."),
-    suite: str = typer.Option("paper14", help="Suite name or .toml file."),
+    suite: str = typer.Option(DEFAULT_TRAINING_SUITE, help="Suite name or .toml file."),
     store: Optional[Path] = typer.Option(None, help="Images from this store [default: the prepared cifar10 test split]."),
     count: int = typer.Option(8, callback=at_least(1), help="Images per row."),
     seed: int = typer.Option(0, callback=at_least(0)),
 ) -> None:
     """One row per corruption (and per severity for evaluation suites) on the same few images."""
-    import numpy as np
-
-    from datacentric.corruptions.preview import preview_suite
-    from datacentric.corruptions.suites import load_suite
-    from datacentric.data.store import Store
-
     chosen = load_suite(suite)
     opened = Store(store or paths.prepared_dir("cifar10") / "test")
     images = opened.load().images

@@ -9,11 +9,16 @@ from typing import Optional
 
 import typer
 
-from datacentric import paths
 from datacentric.cli import app, at_least
-from datacentric.data.split import SplitSettings
-from datacentric.data.store import DEFAULT_SHARD_SIZE
-from datacentric.errors import DatacentricError
+from datacentric.core import paths
+from datacentric.core.errors import DatacentricError
+from datacentric.data import inspect as inspect_core
+from datacentric.data.export import export_competition, export_imagefolder
+from datacentric.data.split import SplitSettings, parse_ratio
+from datacentric.data.stages import dataset_name, write_reserve
+from datacentric.data.stages import prepare as prepare_stage
+from datacentric.data.stages import split as split_stage
+from datacentric.data.store import DEFAULT_SHARD_SIZE, Store
 
 
 @app.command()
@@ -26,8 +31,6 @@ def prepare(
     overwrite: bool = typer.Option(False, help="Re-prepare even if the stores exist."),
 ) -> None:
     """Load a dataset and write its train and test splits as source stores."""
-    from datacentric.data.stages import dataset_name, prepare as prepare_stage
-
     out = out or paths.prepared_dir(dataset_name(dataset))
     stores = prepare_stage(dataset, out, paths.raw_dir(), source=source, download=not no_download,
                            shard_size=shard_size, overwrite=overwrite)
@@ -52,10 +55,6 @@ def split(
     overwrite: bool = typer.Option(False, help="Replace a split made with another config."),
 ) -> None:
     """Split the prepared training set by a ratio into part stores and a plan (the test split is never used)."""
-    from datacentric.data.split import parse_ratio
-    from datacentric.data.stages import split as split_stage
-    from datacentric.data.stages import write_reserve
-
     part_names = tuple(p.strip() for p in parts.split(","))
     out = out or paths.split_dir(dataset)
     train = paths.prepared_dir(dataset) / "train"
@@ -77,9 +76,6 @@ def inspect(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Counts per kind, class and corruption, and a summary of the perturbation norms."""
-    from datacentric.data import inspect as inspect_core
-    from datacentric.data.store import Store
-
     opened = Store(store)
     samples = opened.load()
     summary = inspect_core.summarize(opened, samples)
@@ -103,9 +99,6 @@ def export(
     overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
 ) -> None:
     """Export a store as a competition submission or an ImageFolder tree."""
-    from datacentric.data.export import export_competition, export_imagefolder
-    from datacentric.data.store import Store
-
     write = export_competition if format is ExportFormat.competition else export_imagefolder
     count = write(Store(store), out, overwrite=overwrite)
     typer.echo(f"exported {count} samples ({format.value}) → {out}")

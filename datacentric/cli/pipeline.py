@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from datacentric import paths
+from datacentric.benchmark import compare_report, report
+from datacentric.benchmark.build import BenchConfig, build
+from datacentric.benchmark.card import write_card
+from datacentric.benchmark.run import Bench, add_corruption_errors, evaluate, suite_functions
 from datacentric.cli import app, at_least
+from datacentric.core import device as devices
+from datacentric.core import paths
+from datacentric.core.io import write_json_atomic
+from datacentric.core.tomlconfig import from_dict
+from datacentric.corruptions.suites import DEFAULT_TRAINING_SUITE
+from datacentric.models.saved import load_model
+from datacentric.parts.registry import list_generators
+from datacentric.pipeline.compare import load_compare
+from datacentric.pipeline.compare import run as run_comparison
+from datacentric.pipeline.config import load_pipeline, with_seed
+from datacentric.pipeline.runner import STAGES
+from datacentric.pipeline.runner import run as run_pipeline
+from datacentric.training.methods import list_methods
 
 benchmark_app = typer.Typer(no_args_is_help=True, help="The robustness benchmark (test split only).")
 app.add_typer(benchmark_app, name="benchmark")
@@ -17,16 +35,13 @@ app.add_typer(benchmark_app, name="benchmark")
 @app.command()
 def enhance(
     pipeline: Path = typer.Argument(..., help="A pipeline TOML (pipelines/cifar10.toml, …)."),
-    start: Optional[str] = typer.Option(None, "--from", help="First stage to run."),
-    until: Optional[str] = typer.Option(None, help="Last stage to run."),
+    start: Optional[str] = typer.Option(None, "--from", help=f"First stage to run: {', '.join(STAGES)}."),
+    until: Optional[str] = typer.Option(None, help="Last stage to run (one of the same)."),
     seed: Optional[int] = typer.Option(None, callback=at_least(0), help="Override the pipeline's seed; the run goes to <name>-seed<N>."),
 ) -> None:
     """Run the whole pipeline: prepare → … → report, resuming whatever is already done."""
-    from datacentric.pipeline.config import load_pipeline, with_seed
-    from datacentric.pipeline.runner import run
-
     config = load_pipeline(pipeline)
-    run(config if seed is None else with_seed(config, seed), start=start, until=until)
+    run_pipeline(config if seed is None else with_seed(config, seed), start=start, until=until)
 
 
 @app.command()
@@ -38,12 +53,8 @@ def compare(
                                        "<name>-seed<N>."),
 ) -> None:
     """Every arm (data-centric sets and training methods) on one subset, target zoo and benchmark, with cost."""
-    import dataclasses
-
-    from datacentric.pipeline.compare import load_compare, run
-
     loaded = load_compare(config)
-    run(loaded if seed is None else dataclasses.replace(loaded, seed=seed), start=start, until=until)
+    run_comparison(loaded if seed is None else dataclasses.replace(loaded, seed=seed), start=start, until=until)
 
 
 @app.command()
@@ -52,8 +63,6 @@ def seeds(
                                       "…-seed1, …)."),
 ) -> None:
     """Mean and range over several runs (seeds): enhanced − baseline per architecture, or per comparison arm."""
-    from datacentric.benchmark import compare_report, report
-
     is_comparison = all((Path(r) / "compare.json").is_file() for r in runs)
     typer.echo((compare_report if is_comparison else report).seeds_table(list(runs)))
 
@@ -80,11 +89,6 @@ def benchmark_build(
     """Build P_ori, P_adv and P_cor from the test split (cached: a re-run reuses them).
 
     Options left out take `BenchConfig`'s defaults (datacentric/benchmark/build.py)."""
-    from datacentric import device as devices
-    from datacentric.benchmark.build import BenchConfig, build
-
-    from datacentric.config import from_dict
-
     given = dict(clean_count=clean_count, adv_count=adv_count, cor_per_cell=cor_per_cell, seed=seed)
     config = from_dict(BenchConfig, dict({k: v for k, v in given.items() if v is not None},
                                          evaluation_models=tuple(evaluation_model)), "benchmark options")
@@ -100,16 +104,11 @@ def benchmark_run(
     bench: Path = typer.Option(..., help="A built benchmark directory."),
     out: Path = typer.Option(..., help="Report directory."),
     baseline: Optional[Path] = typer.Option(None, help="A baseline model for CE and mCE (paper 003, eq. 1)."),
-    training_suite: str = typer.Option("paper14", help="The enhanced set's corruption suite: splits P_cor into "
+    training_suite: str = typer.Option(DEFAULT_TRAINING_SUITE, help="The enhanced set's corruption suite: splits P_cor into "
                                        "seen and unseen corruptions."),
     device: str = typer.Option("auto"),
 ) -> None:
     """Accuracy on P_ori, P_adv, P_cor, R, per corruption/severity/attack, white-box PGD-20 and FGSM."""
-    from datacentric import device as devices
-    from datacentric.benchmark.run import Bench, add_corruption_errors, evaluate, suite_functions
-    from datacentric.data.store import write_json_atomic
-    from datacentric.models.io import load_model
-
     chosen = devices.resolve(device)
     seen = suite_functions(training_suite)  # an unknown suite fails before any model runs
     loaded = Bench.load(bench)  # read once for every model
@@ -134,8 +133,6 @@ def card(
     out: Path = typer.Option(..., help="Output directory for card.md and its figures."),
 ) -> None:
     """A dataset card: counts, norm histograms, example grid, transfer success, provenance."""
-    from datacentric.benchmark.card import write_card
-
     write_card(store, out)
     typer.echo(f"card → {out / 'card.md'}")
 
@@ -146,11 +143,6 @@ def methods(
 ) -> None:
     """Every registered part generator and training method with its paper, settings and defaults
     (`timm.list_models()` style)."""
-    import json
-
-    from datacentric.parts.registry import list_generators
-    from datacentric.training.methods import list_methods
-
     generators, methods_ = list_generators(), list_methods()
     if as_json:
         typer.echo(json.dumps({"part_generators": generators, "training_methods": methods_}, indent=1, default=str))

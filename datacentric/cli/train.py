@@ -9,6 +9,13 @@ from typing import Optional
 import typer
 
 from datacentric.cli import app
+from datacentric.core import device as devices
+from datacentric.core.io import write_json_atomic
+from datacentric.data.torch_dataset import load_tensors
+from datacentric.models.predict import accuracy
+from datacentric.models.saved import load_model
+from datacentric.training.config import load_recipe, load_zoo
+from datacentric.training.stage import train_zoo
 
 
 @app.command()
@@ -29,10 +36,6 @@ def train(
 ) -> None:
     """Train every architecture of a zoo on a store (SGD + cosine; data held as device tensors), with a
     training method (standard, pgd_at, iat, mtlat, gnt, speckle, ant)."""
-    from datacentric import device as devices
-    from datacentric.config import load_recipe, load_zoo
-    from datacentric.training.stage import train_zoo
-
     config = load_recipe(recipe, epochs=epochs, batch_size=batch_size, lr=lr, soft_labels=soft_labels,
                          label_smoothing=label_smoothing, method=method,
                          method_settings={} if method and method != load_recipe(recipe).method else None)
@@ -50,12 +53,6 @@ def evaluate_clean(
     device: str = typer.Option("auto", help="auto, cpu or cuda[:N]."),
 ) -> None:
     """Print (and write) a model's top-1 accuracy on a store."""
-    from datacentric import device as devices
-    from datacentric.data.store import write_json_atomic
-    from datacentric.data.torch_dataset import load_tensors
-    from datacentric.models.io import load_model
-    from datacentric.training.evaluate import accuracy
-
     loaded, meta = load_model(model, devices.resolve(device))
     images, labels, _ = load_tensors(store)
     result = {"model": str(model), "arch": meta["arch"], "store": str(store), "samples": len(labels),

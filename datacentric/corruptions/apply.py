@@ -10,15 +10,10 @@ import zlib
 
 import numpy as np
 
+from datacentric.core.randomness import sample_rng
 from datacentric.corruptions.ops import Apply
 from datacentric.corruptions.registry import build
 from datacentric.corruptions.suites import Suite
-
-CORRUPT_STREAM = 1  # separates the corrupt stage's random stream from other stages' for the same sample
-
-
-def sample_rng(seed: int, source_index: int, stream: int = CORRUPT_STREAM) -> np.random.Generator:
-    return np.random.default_rng([seed, int(source_index), stream])
 
 
 def choose_entry(rng: np.random.Generator, count: int) -> int:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from datacentric.core.grid import save_grid
 from datacentric.corruptions.apply import SuiteRunner
 from datacentric.corruptions.suites import Suite
-from datacentric.grid import save_grid
 
 
 def preview_suite(suite: Suite, images: np.ndarray, out: Path, *, seed: int = 0) -> None:

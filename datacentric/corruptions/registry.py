@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Callable
 
+from datacentric.core.errors import DatacentricError
 from datacentric.corruptions import blur, digital, geometric, imgaug_ops, noise, weather
 from datacentric.corruptions.ops import Apply, on_rgb
-from datacentric.errors import DatacentricError
 
 REGISTRY: dict[str, Callable[..., Apply]] = {
     # noise

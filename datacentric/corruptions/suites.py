@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from datacentric.core.errors import DatacentricError
+from datacentric.core.tomlconfig import read_toml
 from datacentric.corruptions.registry import REGISTRY
-from datacentric.errors import DatacentricError
 
 
 @dataclass(frozen=True)
@@ -144,14 +145,14 @@ PAPER14_CIFAR10C_LIGHT = Suite("paper14+cifar10c-light", "training", tuple(
     [Entry(f"p14_{e.name}", e.function, e.params) for e in PAPER14.entries]
     + [Entry(f"c10c_{e.name}", e.function, severities=e.severities) for e in CIFAR10C_LIGHT.entries]))
 
+DEFAULT_TRAINING_SUITE = PAPER14.name  # the corrupted part's suite when a config names none (paper 004's 14)
+
 SUITES = {suite.name: suite for suite in (PAPER14, CIFAR10C, MTLAT4, CIFAR10C_LIGHT, PAPER14_CIFAR10C_LIGHT)}
 
 
 def load_suite(name_or_path: str) -> Suite:
     """A built-in suite by name, or a suite table from a TOML file."""
     if name_or_path.endswith(".toml"):
-        from datacentric.config import read_toml
-
         return suite_from_dict(read_toml(Path(name_or_path)))
     return get_suite(name_or_path)
 

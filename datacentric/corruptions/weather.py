@@ -6,6 +6,7 @@ import functools
 from pathlib import Path
 
 import cv2
+import imagecorruptions
 import numpy as np
 
 from datacentric.corruptions.blur import clipped_zoom, motion_blur_array
@@ -29,8 +30,6 @@ def snow(image, rng, *, mean: float, spread: float, zoom: float, threshold: floa
 @functools.lru_cache(maxsize=1)
 def frost_textures(scale: float = 0.2) -> tuple[np.ndarray, ...]:
     """The six ImageNet-C frost photographs (shipped with imagecorruptions), shrunk for 32-pixel images."""
-    import imagecorruptions
-
     folder = Path(imagecorruptions.__file__).parent / "frost"
     textures = []
     for path in sorted(folder.iterdir()):

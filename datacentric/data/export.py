@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from datacentric.core.errors import DatacentricError
 from datacentric.data.store import Store
-from datacentric.errors import DatacentricError
 
 COMPETITION_MAX_SAMPLES = 50_000
 COMPETITION_IMAGE_SHAPE = (32, 32, 3)

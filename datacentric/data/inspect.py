@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from datacentric.core.grid import save_grid
 from datacentric.data.samples import Samples
 from datacentric.data.store import Store
-from datacentric.grid import save_grid
 
 
 def summarize(store: Store, samples: Samples) -> dict:

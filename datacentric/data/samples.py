@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from datacentric.errors import DatacentricError
+from datacentric.core.errors import DatacentricError
 
 KIND_WIDTH = 24  # bytes of the fixed-width ASCII `kind` field
 CORRUPTION_WIDTH = 32  # bytes of the fixed-width ASCII `corruption` field

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
-from datacentric.progress import bar
+from torchvision import datasets
 
-from datacentric.errors import DatacentricError
+from datacentric.core.errors import DatacentricError
+from datacentric.core.progress import bar
 
 ARCHIVE_ENV = {"cifar10": "DATACENTRIC_CIFAR10_ARCHIVE", "cifar100": "DATACENTRIC_CIFAR100_ARCHIVE"}
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm")
@@ -34,8 +35,6 @@ class SourceData:
 
 def load_torchvision(name: str, raw_dir: Path, download: bool) -> SourceData:
     """CIFAR-10/100 through torchvision, in its layout under `raw_dir` (downloading when allowed)."""
-    from torchvision import datasets
-
     cls = {"cifar10": datasets.CIFAR10, "cifar100": datasets.CIFAR100}[name]
     train = cls(str(raw_dir), train=True, download=download)
     test = cls(str(raw_dir), train=False, download=download)

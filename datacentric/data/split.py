@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datacentric.errors import DatacentricError
+from datacentric.core.errors import DatacentricError
 
 DEFAULT_PARTS = ("clean", "adversarial", "corrupted")
 # The reserve (training images for the independent attacker) is drawn with this fixed seed, never the

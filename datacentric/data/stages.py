@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from datacentric.core.errors import DatacentricError
+from datacentric.core.io import write_json_atomic
+from datacentric.core.paths import portable
 from datacentric.data.samples import Samples
-from datacentric.paths import portable
 from datacentric.data.sources import load_dataset
 from datacentric.data.split import DEFAULT_PARTS, reserved_positions, split_indices
-from datacentric.data.store import DEFAULT_SHARD_SIZE, Store, StoreInfo, write_json_atomic, write_store
-from datacentric.errors import DatacentricError
+from datacentric.data.store import DEFAULT_SHARD_SIZE, Store, StoreInfo, write_store
 
 
 def dataset_name(dataset: str) -> str:

@@ -25,10 +25,13 @@ import h5py
 import numpy as np
 
 from datacentric import __version__
+from datacentric.core.errors import DatacentricError
+from datacentric.core.io import fsync_dir, sha256_file, write_json_atomic
+from datacentric.core.progress import bar
 from datacentric.data.samples import CORRUPTION_WIDTH, KIND_WIDTH, PROVENANCE_DEFAULTS, Samples
-from datacentric.errors import DatacentricError
 
 DEFAULT_SHARD_SIZE = 5000  # samples per shard of a data store: 10 shards for CIFAR-10's training set
+PART_SHARD_SIZE = 500  # samples per shard of a part: small, so that workers, ranks and resumes share the work
 
 FORMAT_VERSION = 2  # 2 adds per-sample provenance (partner_index, mix_lambda, target_class, budget)
 READABLE_VERSIONS = (1, 2)  # a version-1 shard reads with the provenance defaults
@@ -55,38 +58,6 @@ def shard_plan(count: int, shard_size: int) -> list[np.ndarray]:
     if shard_size <= 0:
         raise DatacentricError(f"shard size must be positive, got {shard_size}")
     return [np.arange(start, min(start + shard_size, count)) for start in range(0, count, shard_size)]
-
-
-def json_digest(value: Any) -> str:
-    """sha256 (hex) of `value` as key-sorted JSON: the identity of a cache entry."""
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_json_atomic(path: Path, value: Any, *, sort_keys: bool = True) -> None:
-    """Write JSON so that a kill leaves either the old file or the new one, never half of one."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w") as handle:
-        json.dump(value, handle, indent=1, sort_keys=sort_keys)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 @dataclass(frozen=True)
@@ -234,7 +205,7 @@ class Store:
                 os.fsync(handle.fileno())
             digest = sha256_file(tmp)
             os.replace(tmp, self.root / name)
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
         finally:
             tmp.unlink(missing_ok=True)
         with self._locked_manifest() as manifest:
@@ -349,11 +320,6 @@ class Store:
                 with h5py.File(io.BytesIO(data), "r") as h5:
                     yield h5
 
-    def read_shard(self, shard_id: int) -> Samples:
-        """One shard, checksum verified (read once into memory, hashed, then decoded)."""
-        for h5 in self._verified_shards([shard_id]):
-            return read_samples(h5)
-
     def load(self) -> Samples:
         """Every shard in shard order, concatenated."""
         ids = self.shard_ids
@@ -403,8 +369,6 @@ def read_samples(h5: h5py.File) -> Samples:
 def write_store(root: str | Path, info: StoreInfo, samples: Samples, *, shard_size: int, overwrite: bool = False,
                 progress: bool = False, replace_stale: bool = False) -> Store:
     """Write an in-memory batch as a complete store, resuming shards already written with this config."""
-    from datacentric.progress import bar
-
     store = Store.create(root, info, overwrite=overwrite, replace_stale=replace_stale)
     plan = shard_plan(len(samples), shard_size)
     with bar(total=len(plan), desc=f"write {Path(root).name}", unit="shard", enabled=progress) as progress_bar:

@@ -22,11 +22,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import timm
 import torch
+import torchvision
 from torch import nn
 
-from datacentric.data.store import sha256_file
-from datacentric.errors import DatacentricError
+import datacentric.models  # noqa: F401  registers the cifar_* models in timm
+from datacentric.core.errors import DatacentricError
+from datacentric.core.io import sha256_file
 
 PREFIXES = ("module.", "model.")
 
@@ -69,13 +72,9 @@ def _channels(text: str | None, spec: str) -> list[float] | None:
 
 def create_arch(arch: str, num_classes: int) -> nn.Module:
     """`torchvision.NAME`, a timm model name, or one of ours (`cifar_*`, registered in timm)."""
-    import timm
 
-    import datacentric.models  # noqa: F401  registers the cifar_* models in timm
 
     if arch.startswith("torchvision."):
-        import torchvision
-
         builder = getattr(torchvision.models, arch.split(".", 1)[1], None)
         if builder is None:
             raise DatacentricError(f"torchvision has no model '{arch.split('.', 1)[1]}'")

@@ -9,7 +9,7 @@ import timm
 from timm.models import register_model
 from torch import nn
 
-from datacentric.errors import DatacentricError
+from datacentric.core.errors import DatacentricError
 from datacentric.models import densenet, mobilenetv2, resnet, vgg, wide_resnet
 from datacentric.models.layers import Classifier
 

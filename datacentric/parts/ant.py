@@ -21,25 +21,24 @@ import torch.nn.functional as F
 from torch import nn
 
 from datacentric.attacks.transfer import ROUNDING
-from datacentric.corruptions.apply import sample_rng
+from datacentric.core.randomness import Stream, sample_rng
 from datacentric.data.samples import Samples, distances
 from datacentric.data.tensors import to_float, to_uint8
 from datacentric.parts.attack import attack_summary
 from datacentric.parts.registry import PartGenerator, check_common, invariant_error, register
 
-ANT_STREAM = 60
 PAPER_EPS = {"1x1": 135.0, "3x3": 70.0}  # ImageNet, 3×224×224 values in [0, 1]
 PAPER_VALUES = 3 * 224 * 224
 GENERATOR_FILE = "noise_generator.pt"
 
 
 @dataclass(frozen=True)
-class AdversarialNoiseSettings:
+class NoiseGeneratorSettings:
+    """What ANT's part and training forms share: the generator's shape, its noise size and its optimiser."""
+
     variant: str = "1x1"  # "1x1" or "3x3" (the second convolution's kernel)
     eps: float | None = None  # L2 size of δ over C·H·W values in [0, 1]; None: the paper's ε scaled by √(values)
-    iterations: int = 1000  # generator training steps (the public code: up to 1,000 per generator)
-    train_batch_size: int = 64  # images per generator training step (changes the trained generator)
-    lr: float = 1e-4  # Adam (paper)
+    lr: float = 1e-4  # the generator's Adam learning rate (paper)
     width: int = 20  # hidden channels (paper)
 
     def __post_init__(self):
@@ -47,11 +46,25 @@ class AdversarialNoiseSettings:
             raise ValueError(f"variant must be one of {sorted(PAPER_EPS)}, got '{self.variant}'")
         if self.eps is not None and not (math.isfinite(self.eps) and self.eps >= 0):
             raise ValueError(f"eps must be finite and non-negative, got {self.eps}")
-        if self.iterations < 0 or self.train_batch_size < 1 or not self.lr > 0 or self.width < 1:
-            raise ValueError("iterations ≥ 0, train_batch_size ≥ 1, lr > 0 and width ≥ 1 are required")
+        if not self.lr > 0 or self.width < 1:
+            raise ValueError("lr > 0 and width ≥ 1 are required")
 
     def resolved_eps(self, values: int) -> float:
         return self.eps if self.eps is not None else paper_eps(self.variant, values)
+
+    def generator(self, channels: int, draws: torch.Generator | None = None) -> NoiseGenerator:
+        return NoiseGenerator(channels, self.width, self.variant, draws)
+
+
+@dataclass(frozen=True)
+class AdversarialNoiseSettings(NoiseGeneratorSettings):
+    iterations: int = 1000  # generator training steps (the public code: up to 1,000 per generator)
+    train_batch_size: int = 64  # images per generator training step (changes the trained generator)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.iterations < 0 or self.train_batch_size < 1:
+            raise ValueError("iterations ≥ 0 and train_batch_size ≥ 1 are required")
 
 
 def paper_eps(variant: str, values: int) -> float:
@@ -108,7 +121,7 @@ class AdversarialNoise(PartGenerator):
         identity = {"settings": dataclasses.asdict(self.settings), "eps": self.eps, "seed": self.context.seed,
                     "surrogates": self.context.surrogate_identity(), "count": len(source)}
         path = self.context.workdir / GENERATOR_FILE
-        self.generator = NoiseGenerator(source.images.shape[3], self.settings.width, self.settings.variant)
+        self.generator = self.settings.generator(source.images.shape[3])
         if path.is_file():
             saved = torch.load(path, map_location="cpu", weights_only=True)
             if saved.get("identity") == identity:
@@ -123,8 +136,8 @@ class AdversarialNoise(PartGenerator):
     def train(self, source: Samples) -> dict:
         """Adam on the generator to maximise the ensemble's cross-entropy on clip(x + δ)."""
         device, ensemble = self.context.device, self.context.ensemble
-        draws = torch.Generator().manual_seed(self.context.seed * 1_000_003 + ANT_STREAM)
-        self.generator = NoiseGenerator(source.images.shape[3], self.settings.width, self.settings.variant, draws)
+        draws = torch.Generator().manual_seed(self.context.seed * 1_000_003 + Stream.ANT)
+        self.generator = self.settings.generator(source.images.shape[3], draws)
         self.generator.to(device).train()
         optimizer = torch.optim.Adam(self.generator.parameters(), lr=self.settings.lr)
         images, labels = torch.from_numpy(source.images), torch.from_numpy(np.asarray(source.labels, np.int64))
@@ -150,7 +163,7 @@ class AdversarialNoise(PartGenerator):
         part = inputs.select(positions)
         # float64 on the CPU: a sample's bytes must not depend on the batch it is computed in
         generator = self.generator.double().cpu()
-        noise = np.stack([sample_rng(self.context.seed, i, ANT_STREAM).standard_normal(part.images.shape[1:])
+        noise = np.stack([sample_rng(self.context.seed, i, Stream.ANT).standard_normal(part.images.shape[1:])
                           for i in part.source_index]).transpose(0, 3, 1, 2)
         x = torch.from_numpy(part.images).permute(0, 3, 1, 2).double() / 255
         with torch.no_grad():

@@ -11,8 +11,9 @@ from datacentric.attacks.engine import AttackConfig
 from datacentric.attacks.transfer import attack_images, budget_use, check_invariants
 from datacentric.data.samples import Samples
 from datacentric.data.store import Store
+from datacentric.models.predict import predict
+from datacentric.models.saved import load_zoo_models
 from datacentric.parts.registry import PartGenerator, check_common, register
-from datacentric.training.evaluate import predict
 
 
 @register("transfer_attack", AttackConfig)
@@ -54,8 +55,6 @@ class TransferAttack(PartGenerator):
 def attack_summary(context, out: Samples, source: Samples) -> dict:
     """White-box error on the surrogates and transfer error on the held-out zoo, on the stored images
     (the fraction misclassified, with the error on the clean source images beside it)."""
-    from datacentric.attacks.stage import load_zoo_dir
-
     adversarial, clean = torch.from_numpy(out.images), torch.from_numpy(source.images)
     labels = torch.from_numpy(np.asarray(source.labels))
 
@@ -65,6 +64,6 @@ def attack_summary(context, out: Samples, source: Samples) -> dict:
 
     results = {"whitebox_error": {"ensemble": rates(context.ensemble)}}
     if context.holdout is not None:
-        models, held = load_zoo_dir(context.holdout, context.device)
+        models, held = load_zoo_models(context.holdout, context.device)
         results["transfer_error"] = {m["name"]: rates(model) for m, model in zip(held, models)}
     return results

@@ -7,16 +7,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from datacentric.core.errors import DatacentricError
 from datacentric.corruptions.apply import SuiteRunner
-from datacentric.corruptions.suites import load_suite
+from datacentric.corruptions.suites import DEFAULT_TRAINING_SUITE, load_suite
 from datacentric.data.samples import Samples, distances
-from datacentric.errors import DatacentricError
 from datacentric.parts.registry import PartGenerator, register
 
 
 @dataclass(frozen=True)
 class CorruptionSettings:
-    suite: str = "paper14"  # a training suite (datacentric/corruptions/suites.py) or a suite .toml file
+    suite: str = DEFAULT_TRAINING_SUITE  # a training suite (datacentric/corruptions/suites.py) or a suite .toml file
 
     def __post_init__(self):
         try:

@@ -12,11 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datacentric.corruptions.apply import sample_rng
+from datacentric.core.randomness import Stream, sample_rng
 from datacentric.data.samples import Samples, distances
 from datacentric.parts.registry import PartGenerator, register
-
-MIXUP_STREAM = 40
 
 
 @dataclass(frozen=True)
@@ -28,9 +26,15 @@ class MixupSettings:
             raise ValueError(f"alpha must be positive, got {self.alpha}")
 
 
+def interpolate(first, second, lam):
+    """Mixup's kernel (numpy arrays or torch tensors; images or label rows): λ·a + (1 − λ)·b. Its training
+    forms are the mixups of `iat` and `mtlat`."""
+    return lam * first + (1 - lam) * second
+
+
 def partners(seed: int, count: int) -> np.ndarray:
     """Each input position's partner: one permutation of the whole input, the same for every shard."""
-    return np.random.default_rng([seed, MIXUP_STREAM, count]).permutation(count)
+    return np.random.default_rng([seed, Stream.MIXUP, count]).permutation(count)
 
 
 @register("mixup", MixupSettings)
@@ -45,14 +49,14 @@ class Mixup(PartGenerator):
     def generate(self, inputs: Samples, positions: np.ndarray) -> Samples:
         part = inputs.select(positions)
         other = inputs.select(partners(self.context.seed, len(inputs))[positions])
-        lam = np.array([sample_rng(self.context.seed, i, MIXUP_STREAM).beta(self.settings.alpha, self.settings.alpha)
+        lam = np.array([sample_rng(self.context.seed, i, Stream.MIXUP).beta(self.settings.alpha, self.settings.alpha)
                         for i in part.source_index], np.float32)
-        weight = lam[:, None, None, None]
-        images = np.round(weight * part.images.astype(np.float32) + (1 - weight) * other.images.astype(np.float32))
+        images = np.round(interpolate(part.images.astype(np.float32), other.images.astype(np.float32),
+                                      lam[:, None, None, None]))
         images = images.clip(0, 255).astype(np.uint8)
         classes = self.context.num_classes
         own, theirs = (s.with_soft_labels(classes).soft_labels for s in (part, other))
-        soft = (lam[:, None] * own / own.sum(1, keepdims=True) + (1 - lam[:, None]) * theirs / theirs.sum(1, keepdims=True))
+        soft = interpolate(own / own.sum(1, keepdims=True), theirs / theirs.sum(1, keepdims=True), lam[:, None])
         soft = soft.astype(np.float32)
         l2, linf = distances(part.images, images)
         return dataclasses.replace(part, images=images, labels=soft.argmax(1).astype(np.int64), soft_labels=soft,

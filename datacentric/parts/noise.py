@@ -13,11 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datacentric.corruptions.apply import sample_rng
+from datacentric.core.randomness import Stream, sample_rng
 from datacentric.data.samples import Samples, distances
 from datacentric.parts.registry import PartGenerator, register
-
-NOISE_STREAM = 50
 
 
 @dataclass(frozen=True)
@@ -38,19 +36,28 @@ class SpeckleSettings(NoiseSettings):
     sigmas: tuple[float, ...] = (0.15, 0.2, 0.35, 0.45, 0.6)  # the paper's set for Speckle training
 
 
+def gaussian(images, sigma, normal):
+    """GNT's kernel (numpy arrays or torch tensors in [0, 1]): x + σ·n. Its training form is `gnt`."""
+    return images + sigma * normal
+
+
+def speckle(images, sigma, normal):
+    """Speckle's kernel (numpy arrays or torch tensors in [0, 1]): x + x·σ·n. Its training form is `speckle`."""
+    return images + images * sigma * normal
+
+
 class _Noise(PartGenerator):
     process_parallel = True
     forkable = True
     paper = "003"
 
-    def noise(self, image: np.ndarray, sigma: float, normal: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+    noise = staticmethod(gaussian)  # the kernel: (images, σ, standard normal draws) → noisy images
 
     def generate(self, inputs: Samples, positions: np.ndarray) -> Samples:
         part = inputs.select(positions)
         images, sigmas = np.empty_like(part.images), np.empty(len(part), np.float32)
         for i, (image, index) in enumerate(zip(part.images, part.source_index)):
-            rng = sample_rng(self.context.seed, index, NOISE_STREAM)
+            rng = sample_rng(self.context.seed, index, Stream.NOISE)
             sigma = self.settings.sigmas[rng.integers(len(self.settings.sigmas))] if self.settings.sigmas \
                 else self.settings.sigma
             pixels = image.astype(np.float32) / 255
@@ -72,8 +79,7 @@ class GaussianNoise(_Noise):
     def seen_corruptions(cls, settings) -> set[str]:
         return {"gaussian_noise"}
 
-    def noise(self, image, sigma, normal):
-        return image + sigma * normal
+    noise = staticmethod(gaussian)
 
 
 @register("speckle_noise", SpeckleSettings)
@@ -86,5 +92,4 @@ class SpeckleNoise(_Noise):
     def seen_corruptions(cls, settings) -> set[str]:
         return {"speckle_noise"}
 
-    def noise(self, image, sigma, normal):
-        return image + image * sigma * normal
+    noise = staticmethod(speckle)

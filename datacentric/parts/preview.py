@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from datacentric.core.grid import save_grid
 from datacentric.data.store import Store
-from datacentric.grid import save_grid
 
 
 def caption(samples, i: int, class_names: list[str]) -> str:

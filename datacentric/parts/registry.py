@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import importlib
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -25,10 +24,11 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from datacentric.config import from_dict
+from datacentric.core.errors import DatacentricError
+from datacentric.core.registry import describe, registrar
+from datacentric.core.tomlconfig import from_dict
 from datacentric.data.samples import Samples
-from datacentric.errors import DatacentricError
-from datacentric.registry import describe, registrar
+from datacentric.models.saved import load_ensemble, zoo_identity
 
 GENERATOR_MODULES = ("clean", "attack", "corrupt", "tlat", "mixup", "noise", "ant")
 GENERATORS: dict[str, type[PartGenerator]] = {}
@@ -49,24 +49,13 @@ class PartContext:
     @cached_property
     def ensemble(self):
         """The surrogate ensemble, loaded once per process."""
-        from datacentric.attacks.stage import load_ensemble
-
         if self.surrogates is None:
             raise DatacentricError("this generator attacks a surrogate ensemble, and none was given")
         return load_ensemble(self.surrogates, self.device)[0]
 
     def surrogate_identity(self) -> list[dict] | None:
         """The surrogates' provenance (member list and each model's training identity), for config hashes."""
-        if self.surrogates is None:
-            return None
-        index = self.surrogates / "zoo.json"
-        if not index.is_file():
-            raise DatacentricError(f"{self.surrogates} holds no trained zoo (no zoo.json): train it first")
-        members = json.loads(index.read_text())["members"]
-        identities = [json.loads((self.surrogates / m["name"] / "identity.json").read_text()) for m in members]
-        # what determines the weights, and their checksum; not where they were trained (a moved run resumes)
-        keep = ("store_hash", "train_config", "arch", "weights_sha256")
-        return [dict(m, identity={k: i.get(k) for k in keep}) for m, i in zip(members, identities)]
+        return None if self.surrogates is None else zoo_identity(self.surrogates)
 
 
 class PartGenerator:

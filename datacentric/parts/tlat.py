@@ -15,20 +15,36 @@ import numpy as np
 import torch
 
 from datacentric.attacks.engine import LINF, AttackConfig, choose_targets, perturb, quantize, row_keys
-from datacentric.attacks.randomness import uniform
 from datacentric.attacks.transfer import ROUNDING
+from datacentric.core.randomness import Stream, uniform
 from datacentric.data.samples import Samples, distances
 from datacentric.data.tensors import to_float, to_uint8
 from datacentric.parts.attack import attack_summary
 from datacentric.parts.registry import PartGenerator, check_common, invariant_error, register
 
-BUDGET_STREAM = 30
+
+@dataclass(frozen=True)
+class TargetedLabelSettings:
+    """What M-TLAT's part and training forms share: the budget range and the label weight."""
+
+    eps_max: float = 0.025  # ε ~ U[0, eps_max] per sample, L∞, [0, 1] pixel units (paper 000)
+    label_weight: float | None = None  # target-class weight at ε = eps_max; None: eps_max (paper: weight = ε)
+
+    def __post_init__(self):
+        if not 0 <= self.eps_max <= 1:
+            raise ValueError(f"eps_max must lie in [0, 1], got {self.eps_max}")
+        if self.label_weight is not None and not 0 <= self.label_weight <= 1:
+            raise ValueError(f"label_weight must lie in [0, 1], got {self.label_weight}")
+
+    def labels(self, rows, target_rows, eps):
+        """M-TLAT's label kernel (numpy arrays or torch tensors): (1 − w)·y + w·y_t, w = label_weight·ε/ε_max,
+        with ε the budget each row drew (broadcast against the rows). Its training form is `mtlat`."""
+        weight = (self.eps_max if self.label_weight is None else self.label_weight) * eps / max(self.eps_max, 1e-12)
+        return (1 - weight) * rows + weight * target_rows
 
 
 @dataclass(frozen=True)
-class TlatSettings:
-    eps_max: float = 0.025  # ε ~ U[0, eps_max] per sample, L∞, [0, 1] pixel units (paper 000)
-    label_weight: float | None = None  # target-class weight at ε = eps_max; None: eps_max (paper: weight = ε)
+class TlatSettings(TargetedLabelSettings):
     iterations: int = 1  # 1: targeted FGSM (paper); more: iterative, step 2.5·ε/iterations
     loss: str = "ce"  # ce (paper) | logit | cw
     momentum: float = 0.0  # MI momentum for iterations > 1
@@ -37,10 +53,7 @@ class TlatSettings:
     batch_size: int = 64  # images per batch (does not change the result)
 
     def __post_init__(self):
-        if not 0 <= self.eps_max <= 1:
-            raise ValueError(f"eps_max must lie in [0, 1], got {self.eps_max}")
-        if self.label_weight is not None and not 0 <= self.label_weight <= 1:
-            raise ValueError(f"label_weight must lie in [0, 1], got {self.label_weight}")
+        super().__post_init__()
         if self.iterations < 1 or self.batch_size < 1:
             raise ValueError("iterations and batch_size must be at least 1")
 
@@ -64,7 +77,7 @@ class Tlat(PartGenerator):
         config, device = self.settings.attack_config(), self.context.device
         model = self.context.ensemble
         keys = row_keys(self.context.seed, torch.from_numpy(np.asarray(part.source_index)), LINF)
-        eps = (uniform(keys, 0, BUDGET_STREAM) * self.settings.eps_max).float()
+        eps = (uniform(keys, 0, Stream.BUDGET) * self.settings.eps_max).float()
         classes = self.context.num_classes
         images, targets = [], []
         for start in range(0, len(part), config.batch_size):
@@ -78,11 +91,9 @@ class Tlat(PartGenerator):
             images.append(to_uint8(adversarial))
             targets.append(target.cpu().numpy())
         images, targets, eps = np.concatenate(images), np.concatenate(targets).astype(np.int64), eps.numpy()
-        weight_max = self.settings.eps_max if self.settings.label_weight is None else self.settings.label_weight
-        weight = (weight_max * eps / self.settings.eps_max if self.settings.eps_max else np.zeros_like(eps))[:, None]
         own = part.with_soft_labels(classes).soft_labels
         own = own / own.sum(1, keepdims=True)
-        soft = ((1 - weight) * own + weight * np.eye(classes, dtype=np.float32)[targets]).astype(np.float32)
+        soft = self.settings.labels(own, np.eye(classes, dtype=np.float32)[targets], eps[:, None]).astype(np.float32)
         l2, linf = distances(part.images, images)
         return dataclasses.replace(part, images=images, labels=soft.argmax(1).astype(np.int64), soft_labels=soft,
                                    kind=np.full(len(part), self.kind), l2=l2, linf=linf, target_class=targets,

@@ -12,36 +12,19 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from datacentric.core.errors import DatacentricError
+from datacentric.core.parallel import default_workers as cores
+from datacentric.core.parallel import limit_threads
+from datacentric.core.progress import bar
+from datacentric.core.ranks import shard_assignment
 from datacentric.data.samples import Samples
-from datacentric.data.store import Store, StoreInfo, shard_plan
-from datacentric.errors import DatacentricError
-from datacentric.parallel import limit_threads
+from datacentric.data.store import PART_SHARD_SIZE, Store, StoreInfo, shard_plan
 from datacentric.parts.registry import PartContext, create_generator, generator_class
-from datacentric.progress import bar
-
-DEFAULT_SHARD_SIZE = 500
-
-
-def shard_assignment(shard_index: int | None, num_shards: int | None) -> tuple[int, int]:
-    """(index, count) from the arguments, torchrun's RANK/WORLD_SIZE, a Slurm array, or (0, 1)."""
-    if shard_index is not None or num_shards is not None:
-        index, count = shard_index or 0, num_shards or 1
-    elif "WORLD_SIZE" in os.environ and "RANK" in os.environ:
-        index, count = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
-    elif "SLURM_ARRAY_TASK_ID" in os.environ and "SLURM_ARRAY_TASK_COUNT" in os.environ:
-        first = int(os.environ.get("SLURM_ARRAY_TASK_MIN", 0))
-        index, count = int(os.environ["SLURM_ARRAY_TASK_ID"]) - first, int(os.environ["SLURM_ARRAY_TASK_COUNT"])
-    else:
-        index, count = 0, 1
-    if not 0 <= index < count:
-        raise DatacentricError(f"shard index {index} is outside 0..{count - 1}")
-    return index, count
 
 
 def relabel(samples: Samples, soft_label: tuple[float, float] | None, num_classes: int) -> Samples:
@@ -55,7 +38,7 @@ def relabel(samples: Samples, soft_label: tuple[float, float] | None, num_classe
 
 
 def open_part(input_store: Path, out_dir: Path, generator: str, settings, *, context: PartContext,
-              soft_label: tuple[float, float] | None = None, shard_size: int = DEFAULT_SHARD_SIZE,
+              soft_label: tuple[float, float] | None = None, shard_size: int = PART_SHARD_SIZE,
               overwrite: bool = False, replace_stale: bool = False):
     """(source store, its samples, the generator, the output store): the output is created, or resumed when
     it was made with the same config (generator, settings, provenance, source, shard size, seed)."""
@@ -78,7 +61,7 @@ def finished(out: Store, count: int) -> bool:
 
 
 def transform(input_store: Path, out_dir: Path, generator: str, settings, *, context: PartContext,
-              soft_label: tuple[float, float] | None = None, shard_size: int = DEFAULT_SHARD_SIZE,
+              soft_label: tuple[float, float] | None = None, shard_size: int = PART_SHARD_SIZE,
               shard_index: int | None = None, num_shards: int | None = None, overwrite: bool = False,
               replace_stale: bool = False, progress: bool = True) -> Store | None:
     """Run `generator` over this process's shards of `input_store`; return the store once it is complete
@@ -121,6 +104,7 @@ def transform_with_workers(workers: int, **kwargs) -> Store | None:
         return transform(**kwargs)
     if kwargs.pop("shard_index", None) is not None or kwargs.pop("num_shards", None) is not None:
         raise DatacentricError("--workers splits the shards itself; give either --workers or --shard-index/--num-shards")
+    rank, world = shard_assignment()  # under torchrun or a Slurm array, this rank's workers split its share
     threads = max(1, torch.get_num_threads() // workers)
     setup_keys = ("input_store", "out_dir", "generator", "settings", "context", "soft_label", "shard_size", "overwrite",
                   "replace_stale")
@@ -131,8 +115,10 @@ def transform_with_workers(workers: int, **kwargs) -> Store | None:
     kwargs["overwrite"] = False  # the store exists now; the workers resume it
     method = "fork" if generator_class(kwargs["generator"]).forkable else "spawn"
     with multiprocessing.get_context(method).Pool(workers) as pool:
-        pool.map(_worker, [(kwargs, i, workers, threads) for i in range(workers)])
+        pool.map(_worker, [(kwargs, rank * workers + i, world * workers, threads) for i in range(workers)])
     store = Store(kwargs["out_dir"], require_complete=False)
+    if not store.manifest.get("complete") and world > 1:
+        return None  # other ranks still have shards to write
     if not store.manifest.get("complete"):
         raise DatacentricError(f"{kwargs['out_dir']} is incomplete after the workers finished; re-run to resume")
     return store
@@ -140,8 +126,6 @@ def transform_with_workers(workers: int, **kwargs) -> Store | None:
 
 def default_workers(generator: str, device: torch.device) -> int:
     """Processes for a generator on this machine: all cores for numpy work, one (with all threads) for torch."""
-    from datacentric.parallel import default_workers as cores
-
     return cores() if generator_class(generator).process_parallel and device.type == "cpu" else 1
 
 

@@ -12,19 +12,24 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from datacentric import paths
-from datacentric.config import from_dict, load_recipe, load_zoo, pipelines_dir, read_toml
-from datacentric.data.store import write_json_atomic
-from datacentric.errors import DatacentricError
+from datacentric.benchmark.compare_report import STANDARD, write
+from datacentric.core.errors import DatacentricError
+from datacentric.core.io import write_json_atomic
+from datacentric.core.tomlconfig import from_dict, pipelines_dir, read_toml
+from datacentric.models.saved import Member
 from datacentric.pipeline.config import RUN_NAME, PipelineConfig, load_pipeline, with_seed
-from datacentric.pipeline.runner import Run, run as run_pipeline
+from datacentric.pipeline.layout import RunLayout
+from datacentric.pipeline.runner import Run
+from datacentric.pipeline.runner import run as run_pipeline
+from datacentric.pipeline.stages import Sync, benchmark_sets, run_stages, select, train_zoos
+from datacentric.training.config import load_recipe, load_zoo
+from datacentric.training.methods import method_class
+from datacentric.training.stage import zoo_jobs
 
 STAGES = ("data", "train", "benchmark", "report")
-STANDARD = "standard"  # the arm every other is measured against (mCE, ΔR)
 
 
 @dataclass(frozen=True)
@@ -90,21 +95,23 @@ def check_shared(base: PipelineConfig, other: PipelineConfig, where: str) -> Non
 
 
 class Comparison:
-    """The paths and stages of one comparison run."""
+    """The layout and stages of one comparison run (each stage this rank's share, pipeline/stages.py)."""
 
     def __init__(self, config: CompareConfig):
         self.config = config
         self.base = base_pipeline(config)
-        self.root = paths.data_dir() / "runs" / (config.name if config.seed == 0 else f"{config.name}-seed{config.seed}")
-        self.base_run = Run(self.base)
-        self.data_runs = {arm.name: Run(with_seed(load_pipeline(pipelines_dir() / arm.data), config.seed))
+        self.layout = RunLayout.named(config.name if config.seed == 0 else f"{config.name}-seed{config.seed}")
+        self.root = self.layout.root
+        self.sync = Sync(self.root)
+        self.base_run = Run(self.base, self.sync)
+        self.data_runs = {arm.name: Run(with_seed(load_pipeline(pipelines_dir() / arm.data), config.seed), self.sync)
                           for arm in config.arms if arm.data}  # each pipeline read once
 
     def data_run(self, arm: Arm) -> Run:
         return self.data_runs[arm.name]
 
     def training_store(self, arm: Arm) -> Path:
-        return self.data_run(arm).root / "enhanced" if arm.data else self.base_run.root / "subset" / "clean"
+        return self.data_run(arm).layout.enhanced if arm.data else self.base_run.layout.subset
 
     def recipe(self, arm: Arm):
         targets = self.base.targets
@@ -113,46 +120,40 @@ class Comparison:
                              method_settings=None if arm.recipe else targets.method_settings)
         return dataclasses.replace(recipe, seed=recipe.seed + self.config.seed)
 
+    def members(self) -> list[str]:
+        return [member.name for member in load_zoo(self.base.targets.zoo)]
+
     # ---- stages ----------------------------------------------------------------------------
 
-    def data(self) -> None:
+    def stages(self) -> dict:
+        return {name: getattr(self, f"stage_{name}") for name in STAGES}
+
+    def stage_data(self) -> None:
         """The base pipeline's subset and models around the targets, then each data arm's enhanced set."""
         run_pipeline(self.base, until="surrogates")
         for arm in self.config.arms:
             if arm.data:
                 run_pipeline(self.data_run(arm).config, until="assemble")
 
-    def train(self) -> None:
-        from datacentric.training.stage import train_zoo
-
+    def stage_train(self) -> None:
         members = load_zoo(self.base.targets.zoo)
-        for arm in self.config.arms:
-            started = time.perf_counter()
-            train_zoo(self.training_store(arm), members, self.recipe(arm), self.root / "models" / arm.name,
-                      device=self.base_run.device, resume=True)
-            print(f"  arm {arm.name} ({arm.kind}) trained in {time.perf_counter() - started:.1f} s", flush=True)
+        jobs = [job for arm in self.config.arms
+                for job in zoo_jobs(self.training_store(arm), members, self.recipe(arm), self.layout.models(arm.name))]
+        train_zoos(jobs, self.sync, self.base_run.device, on_trained=lambda job, seconds: print(
+            f"  arm {job.out_dir.name} {job.member.name} trained in {seconds:.1f} s", flush=True))
 
-    def benchmark(self) -> None:
-        from datacentric.benchmark.build import build
-        from datacentric.benchmark.run import evaluate_sets
-
-        base = self.base_run
-        surrogates = sorted({str(self.data_run(a).surrogate_dir) for a in self.config.arms
-                             if a.data and self.data_run(a).needs_surrogates()})
-        build(base.prepared / "test", self.root / "bench", base.root / "models" / "evaluation", self.base.benchmark,
-              surrogates=[Path(s) for s in surrogates], device=base.device,
-              attacker=base.root / "models" / "attacker" if self.base.attacker else None,
-              training_zoos=[base.root / "models" / "evaluation"], replace_stale=True)
-        results = evaluate_sets({arm.name: self.root / "models" / arm.name for arm in self.config.arms},
-                                [member.name for member in load_zoo(self.base.targets.zoo)], self.root / "bench",
-                                base.device, seed=self.config.seed,
-                                seen={arm.name: self.seen_corruptions(arm) for arm in self.config.arms},
-                                reference=STANDARD)
-        write_json_atomic(self.root / "results.json", results, sort_keys=False)
+    def stage_benchmark(self) -> None:
+        surrogates = [Path(s) for s in sorted({str(self.data_run(a).surrogate_dir) for a in self.config.arms
+                                               if a.data and self.data_run(a).needs_surrogates()})]
+        results = benchmark_sets(self.base_run.bench_spec(surrogates), self.layout.bench,
+                                 {arm.name: self.layout.models(arm.name) for arm in self.config.arms}, self.members(),
+                                 {arm.name: self.seen_corruptions(arm) for arm in self.config.arms},
+                                 reference=STANDARD, seed=self.config.seed, sync=self.sync,
+                                 device=self.base_run.device)
+        if results is not None:
+            write_json_atomic(self.layout.results, results, sort_keys=False)
 
     def seen_corruptions(self, arm: Arm) -> set[str]:
-        from datacentric.training.methods import method_class
-
         if arm.data:
             return self.data_run(arm).seen_corruptions()
         recipe = self.recipe(arm)
@@ -161,21 +162,17 @@ class Comparison:
     def costs(self) -> dict[str, dict]:
         """Per arm: seconds to make its data (its parts, and the surrogates where a part attacks them) and
         to train the zoo on it, and the image passes of that training (recorded when each was made)."""
-        from datacentric.training.stage import model_cost
-
-        members = load_zoo(self.base.targets.zoo)
         costs = {}
         for arm in self.config.arms:
             data_seconds = 0.0
             if arm.data:
                 run = self.data_run(arm)
-                parts = json.loads((run.root / "parts" / "costs.json").read_text()) \
-                    if (run.root / "parts" / "costs.json").is_file() else {}
+                parts = json.loads(run.layout.part_costs.read_text()) if run.layout.part_costs.is_file() else {}
                 data_seconds = sum(entry["seconds"] for entry in parts.values())
                 if run.needs_surrogates():
-                    data_seconds += sum((model_cost(run.surrogate_dir / m.name) or {}).get("seconds", 0)
+                    data_seconds += sum((Member(run.surrogate_dir / m.name).cost() or {}).get("seconds", 0)
                                         for m in load_zoo(run.config.surrogates.zoo))
-            training = [model_cost(self.root / "models" / arm.name / m.name) or {} for m in members]
+            training = [Member(self.layout.models(arm.name) / m).cost() or {} for m in self.members()]
             costs[arm.name] = {"data_seconds": data_seconds,
                                "train_seconds": sum(t.get("seconds", 0) for t in training),
                                "forward_images": sum(t.get("forward_images", 0) for t in training),
@@ -183,28 +180,25 @@ class Comparison:
             costs[arm.name]["seconds"] = costs[arm.name]["data_seconds"] + costs[arm.name]["train_seconds"]
         return costs
 
-    def report(self) -> None:
-        from datacentric.benchmark.compare_report import write
-
-        results = json.loads((self.root / "results.json").read_text())
+    def stage_report(self) -> None:
+        if not self.sync.leader:
+            return
+        results = json.loads(self.layout.results.read_text())
         context = {"compare": dataclasses.asdict(self.config), "base": dataclasses.asdict(self.base),
                    "arms": {a.name: {"kind": a.kind, "data": a.data, "recipe": a.recipe} for a in self.config.arms},
-                   "bench": json.loads((self.root / "bench" / "bench.json").read_text())}
+                   "bench": json.loads(self.layout.bench_config.read_text())}
         write(results, self.costs(), context, self.root)
 
 
 def run(config: CompareConfig, *, start: str | None = None, until: str | None = None) -> Path:
     """The comparison's stages from `start` to `until`, one line per stage with its time."""
-    for name in (start, until):
-        if name is not None and name not in STAGES:
-            raise DatacentricError(f"unknown stage '{name}'; stages: {', '.join(STAGES)}")
-    first, last = STAGES.index(start or STAGES[0]), STAGES.index(until or STAGES[-1])
+    select(STAGES, start, until)
     comparison = Comparison(config)
-    comparison.root.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(comparison.root / "config.json", dataclasses.asdict(config), sort_keys=False)
-    for name in STAGES[first : last + 1]:
-        started = time.perf_counter()
-        getattr(comparison, name)()
-        print(f"compare stage {name:<10} {time.perf_counter() - started:7.1f} s", flush=True)
-    print(f"report: {comparison.root / 'compare.md'}", flush=True)
+    if comparison.sync.leader:
+        comparison.root.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(comparison.root / "config.json", dataclasses.asdict(config), sort_keys=False)
+    comparison.sync()
+    run_stages(comparison.stages(), comparison.sync, comparison.layout.timings, label="compare stage", start=start,
+               until=until)
+    comparison.sync.say(f"report: {comparison.root / 'compare.md'}")
     return comparison.root

@@ -11,11 +11,12 @@ from typing import Any
 
 from datacentric.attacks.engine import AttackConfig
 from datacentric.benchmark.build import BenchConfig
-from datacentric.config import TrainConfig, from_dict, load_recipe, load_zoo, read_toml
+from datacentric.core.errors import DatacentricError
+from datacentric.core.tomlconfig import from_dict, read_toml
+from datacentric.corruptions.suites import DEFAULT_TRAINING_SUITE
 from datacentric.data.split import SplitSettings, parse_ratio
-from datacentric.errors import DatacentricError
 from datacentric.parts.registry import generator_class, make_settings
-
+from datacentric.training.config import TrainConfig, load_recipe, load_zoo
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class AttackerSettings:
 
 @dataclass(frozen=True)
 class CorruptSettings:
-    suite: str = "paper14"
+    suite: str = DEFAULT_TRAINING_SUITE
     workers: int = 0  # 0: all cores
 
     def __post_init__(self):

@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 import torch
 from torch import nn
 
-from datacentric.config import TrainConfig
-from datacentric.device import native_bf16
-from datacentric.progress import bar
+from datacentric.core.device import native_bf16
+from datacentric.core.io import atomic_path
+from datacentric.core.progress import bar
+from datacentric.models.predict import accuracy
 from datacentric.training.augment import crop_flip, draw_augmentation
-from datacentric.training.evaluate import accuracy
+from datacentric.training.config import TrainConfig
 from datacentric.training.methods import StepRandom, create_method
 
 CHECKPOINT_FORMAT = "datacentric-checkpoint/1"
@@ -42,6 +42,44 @@ def learning_rate(config: TrainConfig, step: int, total_steps: int, steps_per_ep
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 100_003 + epoch)
+
+
+@dataclass
+class Loop:
+    """What one training run holds between epochs: the model, its data on the device, the optimiser and the
+    method, and the step counts that the learning-rate schedule is a function of."""
+
+    model: nn.Module
+    data: torch.Tensor  # uint8 N×C×H×W on the device: 4× smaller than floats, converted one batch at a time
+    targets: torch.Tensor
+    config: TrainConfig
+    device: torch.device
+    optimizer: torch.optim.Optimizer
+    method: object
+    autocast: bool
+    memory_format: torch.memory_format
+
+    @property
+    def batch_size(self) -> int:
+        return min(self.config.batch_size, len(self.data))
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return len(self.data) // self.config.batch_size if len(self.data) >= self.config.batch_size else 1
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.config.epochs
+
+
+def sgd(model: nn.Module, config: TrainConfig) -> torch.optim.SGD:
+    """SGD with momentum; weight decay on weights (ndim > 1) only, not on biases and BatchNorm parameters."""
+    decay, no_decay = [], []
+    for parameter in model.parameters():
+        (decay if parameter.ndim > 1 else no_decay).append(parameter)
+    return torch.optim.SGD([{"params": decay, "weight_decay": config.weight_decay},
+                            {"params": no_decay, "weight_decay": 0.0}],
+                           lr=config.lr, momentum=config.momentum, nesterov=config.nesterov)
 
 
 def train(
@@ -64,77 +102,24 @@ def train(
     (train loss and accuracy, lr, images/s, and whatever `evaluate(model)` returns). With
     `resume`, continues from `checkpoint` if it exists.
     """
-    autocast = config.bf16 and native_bf16(device)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     model = model.to(device, memory_format=memory_format)
-    # uint8 N×C×H×W on the device: 4× smaller than floats, converted one batch at a time
     data = images.permute(0, 3, 1, 2).contiguous().to(device)
     targets = targets.to(device)
-    decay, no_decay = [], []
-    for parameter in model.parameters():
-        (decay if parameter.ndim > 1 else no_decay).append(parameter)
-    optimizer = torch.optim.SGD([{"params": decay, "weight_decay": config.weight_decay},
-                                 {"params": no_decay, "weight_decay": 0.0}],
-                                lr=config.lr, momentum=config.momentum, nesterov=config.nesterov)
-    count = len(data)
-    steps_per_epoch = count // config.batch_size if count >= config.batch_size else 1
-    batch_size = min(config.batch_size, count)
-    total_steps = steps_per_epoch * config.epochs
     method = create_method(config.method, config.method_settings, num_classes=_num_classes(model, data, targets),
                            label_smoothing=config.label_smoothing)
+    loop = Loop(model, data, targets, config, device, sgd(model, config), method,
+                config.bf16 and native_bf16(device), memory_format)
     start_epoch = 0
     if resume and checkpoint is not None and checkpoint.exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=True)
-        if state.get("format") != CHECKPOINT_FORMAT or state.get("config") != asdict(config):
-            raise ValueError(f"{checkpoint} was written with another training config")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        method.load_state_dict(state.get("method", {}))
-        start_epoch = state["epoch"] + 1
+        start_epoch = _resume(loop, checkpoint)
         _truncate_metrics(metrics, start_epoch)
     elif metrics is not None and metrics.exists():
         metrics.unlink()
-
     for epoch in range(start_epoch, config.epochs):
-        generator = epoch_generator(config.seed, epoch)
-        order = torch.randperm(count, generator=generator)
-        offsets, flips = draw_augmentation(count, config.crop_padding, generator)
-        model.train()
-        started, seen, forward_images, backward_images = time.perf_counter(), 0, 0, 0
-        loss_sum, correct = torch.zeros((), device=device), torch.zeros((), device=device)
-        progress_bar = bar(total=steps_per_epoch * batch_size, desc=f"{desc} {epoch + 1}/{config.epochs}",
-                           enabled=progress, leave=False)
-        for step in range(steps_per_epoch):
-            index = order[step * batch_size : (step + 1) * batch_size]
-            device_index = index.to(device)
-            batch = data[device_index].float().div_(255)
-            batch = crop_flip(batch, offsets[index].to(device), flips[index].to(device), config.crop_padding,
-                              config.flip).contiguous(memory_format=memory_format)
-            target = targets[device_index]
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate(config, epoch * steps_per_epoch + step, total_steps, steps_per_epoch)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-                result = method.step(model, batch, target, StepRandom(config.seed, epoch, step, index))
-            optimizer.zero_grad(set_to_none=True)
-            result.loss.backward()
-            optimizer.step()
-            loss_sum += result.loss.detach() * len(index)
-            correct += (result.logits.argmax(1) == result.labels).sum()  # stays on the device: no sync per step
-            seen += len(index)
-            forward_images += result.forward_images
-            backward_images += result.backward_images
-            progress_bar.update(len(index))
-        progress_bar.close()
-        seconds = time.perf_counter() - started
-        record = {"epoch": epoch + 1, "train_loss": float(loss_sum) / seen, "train_acc": 100 * float(correct) / seen,
-                  "lr": optimizer.param_groups[0]["lr"], "seconds": round(seconds, 3),
-                  "images_per_s": round(seen / seconds, 1), "bf16": autocast, "method": config.method,
-                  "forward_images": forward_images, "backward_images": backward_images}
-        if not math.isfinite(record["train_loss"]):
-            raise ValueError(f"the training loss is {record['train_loss']} in epoch {epoch + 1}; nothing was saved "
-                             "(lower the learning rate)")
+        record = run_epoch(loop, epoch, desc=desc, progress=progress)
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, model, optimizer, epoch, config, method)
+            _save_checkpoint(checkpoint, model, loop.optimizer, epoch, config, method)
         if evaluate is not None:
             record.update(evaluate(model))
         if metrics is not None:
@@ -147,15 +132,67 @@ def train(
     return model
 
 
+def run_epoch(loop: Loop, epoch: int, *, desc: str, progress: bool) -> dict:
+    """One epoch: every random choice from (seed, epoch), one optimiser step per batch; its metrics record."""
+    config, device, model, optimizer = loop.config, loop.device, loop.model, loop.optimizer
+    generator = epoch_generator(config.seed, epoch)
+    order = torch.randperm(len(loop.data), generator=generator)
+    offsets, flips = draw_augmentation(len(loop.data), config.crop_padding, generator)
+    model.train()
+    started, seen, forward_images, backward_images = time.perf_counter(), 0, 0, 0
+    loss_sum, correct = torch.zeros((), device=device), torch.zeros((), device=device)
+    batch_size, steps = loop.batch_size, loop.steps_per_epoch
+    progress_bar = bar(total=steps * batch_size, desc=f"{desc} {epoch + 1}/{config.epochs}", enabled=progress,
+                       leave=False)
+    for step in range(steps):
+        index = order[step * batch_size : (step + 1) * batch_size]
+        device_index = index.to(device)
+        batch = loop.data[device_index].float().div_(255)
+        batch = crop_flip(batch, offsets[index].to(device), flips[index].to(device), config.crop_padding,
+                          config.flip).contiguous(memory_format=loop.memory_format)
+        target = loop.targets[device_index]
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(config, epoch * steps + step, loop.total_steps, steps)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=loop.autocast):
+            result = loop.method.step(model, batch, target, StepRandom(config.seed, epoch, step, index))
+        optimizer.zero_grad(set_to_none=True)
+        result.loss.backward()
+        optimizer.step()
+        loss_sum += result.loss.detach() * len(index)
+        correct += (result.logits.argmax(1) == result.labels).sum()  # stays on the device: no sync per step
+        seen += len(index)
+        forward_images += result.forward_images
+        backward_images += result.backward_images
+        progress_bar.update(len(index))
+    progress_bar.close()
+    seconds = time.perf_counter() - started
+    record = {"epoch": epoch + 1, "train_loss": float(loss_sum) / seen, "train_acc": 100 * float(correct) / seen,
+              "lr": optimizer.param_groups[0]["lr"], "seconds": round(seconds, 3),
+              "images_per_s": round(seen / seconds, 1), "bf16": loop.autocast, "method": config.method,
+              "forward_images": forward_images, "backward_images": backward_images}
+    if not math.isfinite(record["train_loss"]):
+        raise ValueError(f"the training loss is {record['train_loss']} in epoch {epoch + 1}; nothing was saved "
+                         "(lower the learning rate)")
+    return record
+
+
+def _resume(loop: Loop, checkpoint: Path) -> int:
+    """Load model, optimiser and method state from `checkpoint`; the next epoch to run."""
+    state = torch.load(checkpoint, map_location=loop.device, weights_only=True)
+    if state.get("format") != CHECKPOINT_FORMAT or state.get("config") != asdict(loop.config):
+        raise ValueError(f"{checkpoint} was written with another training config")
+    loop.model.load_state_dict(state["model"])
+    loop.optimizer.load_state_dict(state["optimizer"])
+    loop.method.load_state_dict(state.get("method", {}))
+    return state["epoch"] + 1
+
+
 def _save_checkpoint(path: Path, model: nn.Module, optimizer, epoch: int, config: TrainConfig, method) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    """Atomically (a failed write, a full disk, leaves the last checkpoint and no temporary behind)."""
+    with atomic_path(path) as tmp:
         torch.save({"format": CHECKPOINT_FORMAT, "epoch": epoch, "config": asdict(config),
                     "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "method": method.state_dict()}, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # a failed write (disk full) leaves no temporary behind
 
 
 def _num_classes(model: nn.Module, data: torch.Tensor, targets: torch.Tensor) -> int:

@@ -5,13 +5,13 @@ import pytest
 import torch
 
 from datacentric.attacks.engine import LINF, AttackConfig, IterativeAttack, perturb
-from datacentric.attacks.ensemble import Ensemble
 from datacentric.attacks.evaluation import NAMED, cw_l2, run_named
-from datacentric.attacks.randomness import sample_keys
 from datacentric.attacks.transfer import attack_images
 from datacentric.attacks.transforms import diversity_theta, gaussian_kernel, input_diversity
-from datacentric.errors import DatacentricError
-from datacentric.training.evaluate import accuracy
+from datacentric.core.errors import DatacentricError
+from datacentric.core.randomness import sample_keys
+from datacentric.models.ensemble import Ensemble
+from datacentric.models.predict import accuracy
 
 CPU = torch.device("cpu")
 FAST = AttackConfig(iterations=10, batch_size=32)

@@ -11,8 +11,8 @@ import torchvision
 
 from datacentric.benchmark.build import EXTERNAL, build
 from datacentric.benchmark.run import Bench, evaluate
+from datacentric.core.errors import DatacentricError
 from datacentric.data.store import Store
-from datacentric.errors import DatacentricError
 from datacentric.models.external import load_external
 from tests.benchmark.test_benchmark import CPU, SMALL, bench  # noqa: F401  (the bench fixture's inputs)
 

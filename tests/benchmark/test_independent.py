@@ -9,11 +9,11 @@ import torch
 from datacentric.benchmark.build import BenchConfig, build
 from datacentric.benchmark.report import compare, markdown
 from datacentric.benchmark.run import Bench, evaluate
+from datacentric.core.errors import DatacentricError
 from datacentric.data.samples import Samples
 from datacentric.data.store import StoreInfo, write_store
-from datacentric.errors import DatacentricError
-from datacentric.models.io import load_model
-from tests.attacks.test_stage import write_zoo_dir
+from datacentric.models.saved import load_model
+from tests.helpers import write_zoo_dir
 
 CPU = torch.device("cpu")
 SMALL = BenchConfig(clean_count=40, adv_count=40, cor_per_cell=1, attacks=("pgd_linf", "mi_fgsm_8"))

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from datacentric.benchmark.report import ATTACK_ORDER, compare, in_order, seeds_table
-from datacentric.errors import DatacentricError
+from datacentric.core.errors import DatacentricError
 
 
 def write_report(folder, baseline_r, enhanced_r):

@@ -17,7 +17,8 @@ def test_surrogates_then_attack_with_two_workers(tmp_path, data_dir, cifar_npz):
     store = Store(data_dir / "parts" / "cifar-small" / "adversarial")
     assert len(store) == 40 and set(store.load().kind) == {"adversarial"}
     assert "transfer_error" in store.manifest["extra"] and "whitebox_error" in result.stdout
-    assert store.manifest["config"]["generator"] == "transfer_attack" and store.manifest["config"]["settings"]["ti_size"] == 0  # AttackConfig's default: no TI
+    config = store.manifest["config"]
+    assert config["generator"] == "transfer_attack" and config["settings"]["ti_size"] == 0  # AttackConfig's default: no TI
 
 
 def test_attack_errors(tmp_path, data_dir, cifar_npz):

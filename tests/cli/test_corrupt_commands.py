@@ -1,8 +1,4 @@
-import os
-import subprocess
-import sys
 
-import numpy as np
 
 from datacentric.data.store import Store
 from tests.cli.test_data_commands import assert_one_line_error, run

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -21,13 +20,12 @@ CLI = [sys.executable, "-m", "datacentric"]
 def run(args, data_dir, check=True, process=None, **env):
     """The CLI with DATACENTRIC_DATA=data_dir and `env`; returns exit code, stdout and stderr.
 
-    Work that should succeed (`check`) runs in a subprocess, as a user runs it. Expected failures run
-    `datacentric.cli.main` in this process — the function the console script calls, so the same error
-    handling — because a subprocess pays ~3 s of imports and the suite checks dozens of bad inputs;
-    `process=True` keeps a real process (test_bad_input_is_one_error_line: real exit codes, and no
-    import-time warning on stderr)."""
+    Commands run `datacentric.cli.main` in this process — the function the console script calls, so the
+    same error handling — because a subprocess pays seconds of imports and the suite runs dozens of
+    commands; `process=True` runs a real process, as a user does (test_bad_input_is_one_error_line: real
+    exit codes, and no import-time warning on stderr; the smoke pipelines run as processes too)."""
     environment = {"DATACENTRIC_DATA": str(data_dir), **env}
-    if check or process:
+    if process:
         result = subprocess.run(CLI + args, capture_output=True, text=True, env={**os.environ, **environment})
     else:
         result = run_in_process(args, environment)
@@ -52,7 +50,7 @@ def assert_one_line_error(result, pattern):
 
 
 def test_prepare_split_inspect_export(tmp_path, data_dir, cifar_npz):
-    run(["prepare", str(cifar_npz)], data_dir)
+    run(["prepare", str(cifar_npz)], data_dir, process=True)  # one command as a user runs it: a real process
     train = Store(data_dir / "prepared" / "cifar-small" / "train")
     assert len(train) == 3000 and train.class_names[0] == "airplane"
     run(["split", "--dataset", "cifar-small", "--ratio", "1:1:4", "--seed", "3", "--stratify"], data_dir)
@@ -117,8 +115,8 @@ def test_bad_split_and_export_inputs(tmp_path, data_dir, cifar_npz):
 
 
 def test_competition_rules(tmp_path):
+    from datacentric.core.errors import DatacentricError
     from datacentric.data.export import competition_arrays
-    from datacentric.errors import DatacentricError
 
     with pytest.raises(DatacentricError, match="at most 50000"):
         competition_arrays(np.zeros((50_001, 32, 32, 3), np.uint8), np.zeros(50_001, int), None, 10)

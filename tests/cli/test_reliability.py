@@ -11,7 +11,7 @@ import torch
 
 from datacentric.cli import main
 from datacentric.data.store import Store
-from datacentric.models.io import load_model
+from datacentric.models.saved import load_model
 from tests.cli.test_data_commands import assert_one_line_error, run
 
 TINY = ["--zoo", "smoke-tiny", "--epochs", "1", "--device", "cpu"]
@@ -125,7 +125,7 @@ BAD = [
 
 @pytest.mark.parametrize("args,message", BAD, ids=[" ".join(a[:3]) for a, _ in BAD])
 def test_bad_command_lines_are_one_line_and_write_nothing(data_dir, prepared, args, message):
-    from datacentric.config import pipelines_dir
+    from datacentric.core.tomlconfig import pipelines_dir
 
     args = [str(pipelines_dir() / "smoke.toml") if a == "SMOKE" else a for a in args]
     before = sorted(p.relative_to(data_dir) for p in data_dir.rglob("*") if "runs" not in p.parts)
@@ -189,9 +189,9 @@ def test_training_on_a_damaged_store_writes_nothing(tmp_path, data_dir, prepared
 
 
 def test_a_failed_checkpoint_write_leaves_no_temporary(tmp_path, cifar4k, monkeypatch):
-    from datacentric.config import TrainConfig
     from datacentric.models import create
     from datacentric.training import trainer
+    from datacentric.training.config import TrainConfig
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")

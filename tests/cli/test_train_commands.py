@@ -2,7 +2,7 @@ import json
 
 import torch
 
-from datacentric.models.io import load_model
+from datacentric.models.saved import load_model
 from tests.cli.test_data_commands import assert_one_line_error, run
 
 

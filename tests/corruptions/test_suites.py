@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
+from datacentric.core.errors import DatacentricError
 from datacentric.corruptions.apply import SuiteRunner, choose_entry, sample_rng
 from datacentric.corruptions.registry import build
 from datacentric.corruptions.suites import SUITES, get_suite, suite_from_dict
-from datacentric.errors import DatacentricError
 
 CASES = [(suite.name, entry.name, severity)
          for suite in SUITES.values() for entry in suite.entries

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from datacentric.core.errors import DatacentricError
 from datacentric.data.sources import load_dataset, load_path
-from datacentric.errors import DatacentricError
 
 
 def write_tree(root, images, labels, names, split):

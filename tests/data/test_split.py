@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
 
-from datacentric.data.split import (largest_remainder, parse_ratio, reserved_positions, split_indices,
-                                   stratified_order)
-from datacentric.errors import DatacentricError
+from datacentric.core.errors import DatacentricError
+from datacentric.data.split import largest_remainder, parse_ratio, reserved_positions, split_indices, stratified_order
 
 
 @pytest.mark.parametrize("total, weights, expected", [

@@ -9,9 +9,9 @@ import h5py
 import numpy as np
 import pytest
 
+from datacentric.core.errors import DatacentricError
 from datacentric.data.samples import Samples, distances
-from datacentric.data.store import Store, StoreInfo, sha256_file, shard_plan, write_store
-from datacentric.errors import DatacentricError
+from datacentric.data.store import Store, StoreInfo, shard_plan, write_store
 
 INFO = StoreInfo("cifar10", "test", ("a", "b", "c"), {"alpha": 1}, seed=7)
 

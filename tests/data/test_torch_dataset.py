@@ -3,8 +3,8 @@ import pickle
 import numpy as np
 import torch
 
-from datacentric.data.store import Store, StoreInfo, write_store
 from datacentric.data.samples import Samples
+from datacentric.data.store import StoreInfo, write_store
 from datacentric.data.tensors import to_float
 from datacentric.data.torch_dataset import StoreDataset, load_tensors
 

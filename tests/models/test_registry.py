@@ -2,10 +2,11 @@ import pytest
 import timm
 import torch
 
-from datacentric.config import load_zoo, read_toml, pipelines_dir
-from datacentric.errors import DatacentricError
+from datacentric.core.errors import DatacentricError
+from datacentric.core.tomlconfig import pipelines_dir, read_toml
 from datacentric.models import ARCHITECTURES, create
-from datacentric.models.io import load_model, save_model
+from datacentric.models.saved import load_model, save_model
+from datacentric.training.config import load_zoo
 
 
 @pytest.mark.parametrize("name", list(ARCHITECTURES))

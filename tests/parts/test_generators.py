@@ -8,13 +8,19 @@ import numpy as np
 import pytest
 import torch
 
+from datacentric.core.errors import DatacentricError
 from datacentric.data.samples import Samples
 from datacentric.data.store import Store, StoreInfo, write_store
-from datacentric.errors import DatacentricError
-from datacentric.parts.registry import (GENERATORS, PartContext, _load_all, generator_class, list_generators,
-                                        make_settings)
+from datacentric.parts.registry import (
+    GENERATORS,
+    PartContext,
+    _load_all,
+    generator_class,
+    list_generators,
+    make_settings,
+)
 from datacentric.parts.transform import transform_with_workers
-from tests.attacks.test_stage import write_zoo_dir
+from tests.helpers import write_zoo_dir
 
 _load_all()
 CPU = torch.device("cpu")

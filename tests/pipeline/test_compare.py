@@ -7,9 +7,10 @@ import sys
 
 import pytest
 
-from datacentric.errors import DatacentricError
+from datacentric.core.errors import DatacentricError
 from datacentric.pipeline.compare import load_compare
-from tests.pipeline.test_smoke import REPO, copy_prepared, prepared  # noqa: F401  (module fixture)
+from tests.helpers import copy_prepared
+from tests.pipeline.test_smoke import REPO
 
 
 def datacentric(data_dir, *args):
@@ -17,7 +18,7 @@ def datacentric(data_dir, *args):
     return subprocess.run([sys.executable, "-m", "datacentric", *args], capture_output=True, text=True, env=env)
 
 
-def test_compare_reports_every_arm_with_its_cost(tmp_path, prepared):  # noqa: F811
+def test_compare_reports_every_arm_with_its_cost(tmp_path, prepared):
     data = copy_prepared(prepared, tmp_path)
     result = datacentric(data, "compare", os.path.join(REPO, "pipelines", "smoke-compare.toml"))
     assert result.returncode == 0, result.stderr[-3000:]

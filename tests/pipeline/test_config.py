@@ -4,10 +4,11 @@ import dataclasses
 
 import pytest
 
-from datacentric.config import load_recipe, load_zoo, pipelines_dir
-from datacentric.errors import DatacentricError
+from datacentric.core.errors import DatacentricError
+from datacentric.core.tomlconfig import pipelines_dir
 from datacentric.pipeline.config import ZooSettings, load_pipeline, with_seed
 from datacentric.pipeline.runner import Run
+from datacentric.training.config import load_recipe, load_zoo
 
 COMPARISONS = sorted(pipelines_dir().glob("*compare*.toml"))
 PIPELINES = sorted(p for p in pipelines_dir().glob("*.toml") if p.stem not in ("zoos", "recipes")

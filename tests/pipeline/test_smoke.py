@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -11,6 +10,7 @@ import pytest
 
 from datacentric.data.store import Store
 from datacentric.pipeline.runner import STAGES
+from tests.helpers import copy_prepared
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -27,21 +27,6 @@ def numbers(data_dir):
     report = json.loads((data_dir / "runs" / "smoke" / "report.json").read_text())
     return {arch: {name: {k: entry[name][k] for k in ("clean", "adv", "cor", "R")} for name in ("baseline", "enhanced")}
             for arch, entry in report["architectures"].items()}
-
-
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory, shared_data):
-    """One prepared CIFAR-10 (from the offline archive) shared by the runs below."""
-    folder = tmp_path_factory.mktemp("data")
-    env = {**os.environ, "DATACENTRIC_DATA": str(folder),
-           "DATACENTRIC_CIFAR10_ARCHIVE": str(shared_data / "cifar10-jpeg-q75.tar.gz")}
-    subprocess.run([sys.executable, "-m", "datacentric", "prepare", "cifar10"], check=True, env=env, capture_output=True)
-    return folder
-
-
-def copy_prepared(prepared, target):
-    shutil.copytree(prepared / "prepared", target / "prepared")
-    return target
 
 
 def test_smoke_pipeline_runs_every_stage(tmp_path, prepared):

@@ -5,9 +5,9 @@ import json
 import pytest
 import torch
 
-from datacentric.config import TrainConfig
-from datacentric.errors import DatacentricError
+from datacentric.core.errors import DatacentricError
 from datacentric.models import create
+from datacentric.training.config import TrainConfig
 from datacentric.training.methods import METHODS, create_method, list_methods, method_class
 from datacentric.training.trainer import train
 
@@ -15,7 +15,8 @@ CPU = torch.device("cpu")
 method_class("standard")  # loads every method module
 SMALL = {"standard": {}, "pgd_at": {"steps": 2}, "iat": {"steps": 2}, "mtlat": {"eps_max": 8 / 255},
          "gnt": {"sigmas": [0.05, 0.1]}, "speckle": {}, "ant": {"eps": 3.0, "history": 2}}
-PASSES = {"standard": 1, "pgd_at": 3, "iat": 4, "mtlat": 1.5, "gnt": 1, "speckle": 1, "ant": 1.5}  # per image, first epoch (ANT: no replay yet)
+# image passes per image in the first epoch (ANT: no replay yet)
+PASSES = {"standard": 1, "pgd_at": 3, "iat": 4, "mtlat": 1.5, "gnt": 1, "speckle": 1, "ant": 1.5}
 
 
 def test_every_registered_method_is_tested_and_documented():

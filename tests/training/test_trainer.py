@@ -1,11 +1,11 @@
 import pytest
 import torch
 
-from datacentric.config import TrainConfig
 from datacentric.models import create
+from datacentric.models.predict import accuracy
 from datacentric.training.augment import crop_flip
-from datacentric.training.evaluate import accuracy
-from datacentric.training.methods import training_loss
+from datacentric.training.config import TrainConfig
+from datacentric.training.methods.base import training_loss
 from datacentric.training.trainer import train
 
 CPU = torch.device("cpu")

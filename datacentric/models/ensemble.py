@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from datacentric.core.device import gpu_autocast
+
 
 class Ensemble(nn.Module):
     """Z = Σ w_i · z_i over models (weights normalised to sum 1; equal by default), eq. 5 of paper 004.
@@ -35,3 +37,21 @@ class Ensemble(nn.Module):
             out = weight * model(images).float()
             logits = out if logits is None else logits + out
         return logits
+
+
+def auto_batch_size(ensemble: nn.Module, device: torch.device, image_shape: tuple[int, ...]) -> int:
+    """The largest power-of-two batch (≤ 1024) whose forward and backward fit on a CUDA device; 64 on a CPU."""
+    if device.type != "cuda":
+        return 64
+    size = 32
+    while size < 1024:
+        try:
+            probe = torch.rand(2 * size * 2, *image_shape, device=device, requires_grad=True)  # 2 norms, 2× headroom
+            with gpu_autocast(device):
+                ensemble(probe.contiguous(memory_format=torch.channels_last)).sum().backward()
+            size *= 2
+        except torch.cuda.OutOfMemoryError:
+            break
+        finally:
+            torch.cuda.empty_cache()
+    return size

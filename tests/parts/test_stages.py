@@ -1,31 +1,21 @@
+"""The `attack` and `corrupt` commands' stages: one generator over a part store, shared, resumed."""
+
 import dataclasses
-import json
 
 import numpy as np
 import pytest
 import torch
 
 from datacentric.attacks.engine import AttackConfig
-from datacentric.attacks.stage import attack, shard_assignment
+from datacentric.core.errors import DatacentricError
+from datacentric.corruptions.suites import get_suite
 from datacentric.data.samples import Samples
 from datacentric.data.store import Store, StoreInfo, write_store
-from datacentric.errors import DatacentricError
-from datacentric.models.io import save_model
+from datacentric.parts.stages import attack, corrupt
+from tests.helpers import write_zoo_dir
 
 CPU = torch.device("cpu")
 CONFIG = AttackConfig(iterations=3, batch_size=16)
-
-
-def write_zoo_dir(folder, models: dict, store=None) -> None:
-    """A trained-zoo folder as `train` writes it, from in-memory models named `<arch>-s<seed>`; `store`:
-    the training store it records."""
-    members = []
-    for name, model in models.items():
-        arch, seed = name.split("-s")
-        save_model(folder / name / "model.pt", model, arch=arch, num_classes=10, in_chans=3, meta={})
-        (folder / name / "identity.json").write_text(json.dumps({"arch": arch, "test": True}))
-        members.append({"name": name, "arch": arch, "seed": int(seed), "weight": 1.0})
-    (folder / "zoo.json").write_text(json.dumps({"members": members, **({"store": str(store)} if store else {})}))
 
 
 @pytest.fixture()
@@ -69,15 +59,35 @@ def test_other_config_is_refused_and_killed_runs_resume(setup):
         run(setup, "out", config=dataclasses.replace(CONFIG, iterations=4))
 
 
-def test_shard_assignment_from_torchrun_and_slurm(monkeypatch):
-    assert shard_assignment(None, None) == (0, 1)
-    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "5")
-    monkeypatch.setenv("SLURM_ARRAY_TASK_COUNT", "4")
-    monkeypatch.setenv("SLURM_ARRAY_TASK_MIN", "3")
-    assert shard_assignment(None, None) == (2, 4)
-    monkeypatch.setenv("RANK", "1")
-    monkeypatch.setenv("WORLD_SIZE", "8")
-    assert shard_assignment(None, None) == (1, 8)
-    assert shard_assignment(3, 4) == (3, 4)
-    with pytest.raises(DatacentricError, match="outside"):
-        shard_assignment(4, 4)
+def make_part(tmp_path, cifar4k, count=120):
+    x, y = cifar4k
+    index = np.arange(1000, 1000 + count)
+    info = StoreInfo("cifar10", "split", tuple(str(i) for i in range(10)), {"part": "corrupted"}, 0)
+    write_store(tmp_path / "part", info, Samples.clean(x[index], y[index], index), shard_size=50)
+    return tmp_path / "part"
+
+
+def test_corrupt_gives_the_same_bytes_with_one_and_two_workers_and_any_shard_size(tmp_path, cifar4k):
+    part = make_part(tmp_path, cifar4k)
+    suite = get_suite("paper14")
+    one = corrupt(part, tmp_path / "one", suite.name, seed=4, workers=1, shard_size=40, progress=False).load()
+    two = corrupt(part, tmp_path / "two", suite.name, seed=4, workers=2, shard_size=25, progress=False).load()
+    for name in ("images", "labels", "source_index", "corruption", "l2", "linf"):
+        assert np.array_equal(getattr(one, name), getattr(two, name)), name
+    assert set(one.kind) == {"corrupted"} and (one.l2 > 0).all()
+    source = Store(part).load()
+    np.testing.assert_array_equal(one.labels, source.labels)
+    assert set(one.corruption) <= {e.name for e in suite.entries}
+
+
+def test_a_resumed_corrupt_reuses_finished_shards(tmp_path, cifar4k):
+    part = make_part(tmp_path, cifar4k, count=60)
+    suite = get_suite("paper14")
+    first = corrupt(part, tmp_path / "out", suite.name, seed=0, workers=1, shard_size=20, progress=False)
+    reference = first.load()
+    manifest = first.manifest
+    manifest_shard = (tmp_path / "out" / "shard-00001.h5")
+    manifest_shard.unlink()  # as if the run had been killed before this shard
+    again = corrupt(part, tmp_path / "out", suite.name, seed=0, workers=1, shard_size=20, progress=False).load()
+    assert np.array_equal(again.images, reference.images)
+    assert manifest["config_hash"] == Store(tmp_path / "out").manifest["config_hash"]

@@ -12,36 +12,30 @@ the part generator's (`parts/ant.py`).
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from datacentric.parts.ant import PAPER_EPS, NoiseGenerator, paper_eps, project
-from datacentric.training.methods import StepResult, TrainingMethod, hard_labels, register
+from datacentric.parts.ant import NoiseGeneratorSettings, project
+from datacentric.training.methods.base import StepResult, TrainingMethod, hard_labels, register
 
 
 @dataclass(frozen=True)
-class AntSettings:
-    variant: str = "1x1"  # "1x1" or "3x3" (paper 003)
-    eps: float | None = None  # L2 size of the noise, [0, 1] units over C·H·W; None: the paper's ε scaled by √(values)
-    lr: float = 1e-4  # the generator's Adam learning rate (paper)
+class AntSettings(NoiseGeneratorSettings):
+    """The `adversarial_noise` part's generator settings, and the classifier batch's mix."""
+
     clean_fraction: float = 0.5  # of each classifier batch (paper: 50 %)
     current_fraction: float = 0.3  # noise from the current generator (paper: 30 %); the rest from replay (20 %)
     history: int = 10  # earlier generators kept for replay
     renew_every_epochs: int = 1  # a fresh generator every this many epochs (the public code: 1)
-    width: int = 20
 
     def __post_init__(self):
-        if self.variant not in PAPER_EPS:
-            raise ValueError(f"variant must be one of {sorted(PAPER_EPS)}")
-        if self.eps is not None and not (math.isfinite(self.eps) and self.eps >= 0):
-            raise ValueError("eps must be finite and non-negative")
+        super().__post_init__()
         if not (0 <= self.clean_fraction and 0 <= self.current_fraction and self.clean_fraction + self.current_fraction <= 1):
             raise ValueError("clean_fraction and current_fraction must be non-negative and add up to at most 1")
-        if self.history < 0 or self.renew_every_epochs < 1 or not self.lr > 0:
-            raise ValueError("history ≥ 0, renew_every_epochs ≥ 1 and lr > 0 are required")
+        if self.history < 0 or self.renew_every_epochs < 1:
+            raise ValueError("history ≥ 0 and renew_every_epochs ≥ 1 are required")
 
 
 @register("ant", AntSettings)
@@ -58,7 +52,7 @@ class Ant(TrainingMethod):
         if self.generator is not None and self.settings.history:
             self.history = (self.history + [copy.deepcopy(self.generator.state_dict())])[-self.settings.history:]
         draws = torch.Generator().manual_seed(random.seed * 1_000_003 + random.epoch)
-        self.generator = NoiseGenerator(channels, self.settings.width, self.settings.variant, draws).to(device)
+        self.generator = self.settings.generator(channels, draws).to(device)
         self.optimizer = torch.optim.Adam(self.generator.parameters(), lr=self.settings.lr)
 
     def _noise(self, generator, images, random) -> torch.Tensor:
@@ -67,7 +61,7 @@ class Ant(TrainingMethod):
 
     def step(self, model, images, targets, random):
         s = self.settings
-        self.eps = s.eps if s.eps is not None else paper_eps(s.variant, images[0].numel())
+        self.eps = s.resolved_eps(images[0].numel())
         if self.generator is None or (random.step == 0 and random.epoch % s.renew_every_epochs == 0
                                       and random.epoch != self.epoch):
             self._renew(random, images.shape[1], images.device)
@@ -91,7 +85,7 @@ class Ant(TrainingMethod):
         with torch.no_grad():
             parts = [images[:clean], noisy + self._noise(self.generator, noisy, random)]
             if clean + current < count:
-                replayed = NoiseGenerator(images.shape[1], s.width, s.variant).to(images.device)
+                replayed = s.generator(images.shape[1]).to(images.device)
                 pick = int(torch.randint(len(self.history), (), generator=random.generator))
                 replayed.load_state_dict(self.history[pick])
                 rest = images[clean + current:]
@@ -110,7 +104,7 @@ class Ant(TrainingMethod):
         if not state:
             return
         first = state["generator"]["convs.0.weight"]  # width × channels × 1 × 1
-        self.generator = NoiseGenerator(first.shape[1], self.settings.width, self.settings.variant).to(first.device)
+        self.generator = self.settings.generator(first.shape[1]).to(first.device)
         self.generator.load_state_dict(state["generator"])
         self.optimizer = torch.optim.Adam(self.generator.parameters(), lr=self.settings.lr)
         self.optimizer.load_state_dict(state["optimizer"])

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 
-from datacentric.errors import DatacentricError
+from datacentric.core.errors import DatacentricError
 
 
 def resolve(name: str = "auto") -> torch.device:
+    """`auto`: CUDA when present (under torchrun, each rank its own GPU: cuda:LOCAL_RANK), else the CPU."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        return torch.device(f"cuda:{os.environ['LOCAL_RANK']}" if "LOCAL_RANK" in os.environ else "cuda")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise DatacentricError(f"device '{name}' requested but CUDA is not available")
     try:

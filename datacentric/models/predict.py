@@ -1,12 +1,27 @@
-"""Predictions and accuracy of a model on image tensors."""
+"""Predictions and accuracy of a model on image tensors, in eval mode."""
 
 from __future__ import annotations
+
+import contextlib
+from typing import Iterator
 
 import torch
 from torch import nn
 
+from datacentric.core.device import gpu_autocast
 from datacentric.data.tensors import to_float
-from datacentric.device import gpu_autocast
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """The model in eval mode (BatchNorm's running statistics, no dropout) for the block, its mode restored after:
+    an attack or evaluation must neither see batch statistics nor move them."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 @torch.no_grad()

@@ -10,7 +10,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 
 from threadpoolctl import threadpool_limits
 
-from datacentric.progress import bar
+from datacentric.core.progress import bar
 
 Task = TypeVar("Task")
 Result = TypeVar("Result")

@@ -1,12 +1,33 @@
-"""Counter-based per-sample randomness: uniform numbers as a pure function of (sample key, step, stream).
+"""Per-sample randomness: a sample's draws are a pure function of (global seed, source index, stream), so
+they do not depend on which batch, shard, worker or rank it lands in.
 
-Every random draw of the attack (DI sizes and offsets, random starts, random targets) is computed
-by hashing, so a sample's draws do not depend on which batch, shard or worker it lands in.
+Two forms: `sample_rng`, a numpy generator per sample (corruptions, noise, mixup weights), and counter-based
+torch draws by hashing (the attack's DI sizes and offsets, random starts and targets). `Stream` lists every
+stream id in one table.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+
+
+class Stream:
+    """The random stream ids: one per purpose, so that two purposes never draw the same numbers for a sample."""
+
+    CORRUPT = 1  # a training corruption's type, severity and parameters
+    DI = 10  # the attack's input diversity: coin, size, top and left use DI .. DI + 3
+    TARGET = 20  # a random target class
+    START = 21  # a random start (21) and its L2 radius (22)
+    BUDGET = 30  # TLAT's per-sample budget
+    MIXUP = 40  # mixup partners and weights
+    NOISE = 50  # Gaussian and speckle noise
+    ANT = 60  # ANT's noise generator: its training draws and each sample's input noise
+
+
+def sample_rng(seed: int, source_index: int, stream: int = Stream.CORRUPT) -> np.random.Generator:
+    """A numpy generator for one sample and purpose: seeded by (global seed, source index, stream)."""
+    return np.random.default_rng([seed, int(source_index), stream])
 
 MASK32 = 0xFFFFFFFF
 
