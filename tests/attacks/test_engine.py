@@ -17,13 +17,27 @@ CPU = torch.device("cpu")
 FAST = AttackConfig(iterations=10, batch_size=32)
 
 
+# The statistical tests below use the session's fixed models (conftest.trained_weights: fp32, one thread), all 300
+# held-out images and margins measured over five fixture seeds (offsets 0, 10, 20, 30, 40 to the models' seeds;
+# the least-likely loss over the last four) with one and with two threads, which gave the same numbers: the
+# smallest value seen is given beside each threshold.
+
+
 @pytest.fixture(scope="module")
 def held_out(cifar4k):
     x, y = cifar4k
     return x[3000:3300], y[3000:3300], np.arange(3000, 3300)
 
 
+def mean_loss(model, images: np.ndarray, classes: np.ndarray) -> float:
+    """Mean cross-entropy of `model` toward `classes` on uint8 images: a continuous measure, steadier than accuracy."""
+    with torch.no_grad():
+        logits = model(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255)
+    return float(torch.nn.functional.cross_entropy(logits, torch.from_numpy(np.asarray(classes, np.int64))))
+
+
 def test_whitebox_pgd_breaks_a_trained_model(trained_models, held_out):
+    """Clean accuracy above 35 % and PGD-20 accuracy below 10 % (seen: 44.0 and 4.7 at offset 0)."""
     images, labels, index = held_out
     model = trained_models["cifar_vgg_small"]
     assert accuracy(model, torch.from_numpy(images), torch.from_numpy(labels)) > 35
@@ -42,11 +56,10 @@ def test_transfer_beats_noise_of_the_same_norms_on_a_held_out_model(trained_mode
     rng = np.random.default_rng(0)
     noise = rng.choice([-1.0, 1.0], size=delta.shape) * np.abs(delta).reshape(len(delta), -1).max(1)[:, None, None, None]
     noisy = np.clip(images + noise, 0, 255).astype(np.uint8)  # same L∞ (and at least the same L2) as the attack
-    y = torch.from_numpy(labels)
-    clean_acc = accuracy(third, torch.from_numpy(images), y)
-    noise_acc = accuracy(third, torch.from_numpy(noisy), y)
-    attack_acc = accuracy(third, torch.from_numpy(out.images), y)
-    assert attack_acc < noise_acc - 5, (clean_acc, noise_acc, attack_acc)
+    clean = mean_loss(third, images, labels)
+    by_noise, by_attack = mean_loss(third, noisy, labels) - clean, mean_loss(third, out.images, labels) - clean
+    # the held-out model's loss rises by at least 0.05 more under transfer than under noise (smallest seen: 0.115)
+    assert by_attack > by_noise + 0.05, (by_noise, by_attack)
 
 
 @pytest.mark.parametrize("combine", ["sum", "linf", "l2", "split"])
@@ -121,15 +134,15 @@ def predict_logits(model, images):
 def test_evaluation_attacks(trained_models, held_out):
     images, labels, index = held_out
     model = trained_models["cifar_resnet8"]
-    y = torch.from_numpy(labels[:64])
-    clean = accuracy(model, torch.from_numpy(images[:64]), y)
-    for name in ("fgsm", "mi_fgsm_8"):
-        adversarial = run_named(name, model, images[:64], labels[:64], index[:64], seed=0, device=CPU)
+    y = torch.from_numpy(labels)
+    clean = accuracy(model, torch.from_numpy(images), y)
+    for name in ("fgsm", "mi_fgsm_8"):  # accuracy drops by more than 15 points (smallest seen: 24.7)
+        adversarial = run_named(name, model, images, labels, index, seed=0, device=CPU)
         assert accuracy(model, torch.from_numpy(adversarial), y) < clean - 15, name
-    least_likely = predict_logits(model, images[:64]).argmin(1)
-    adversarial = run_named("pgd_ll", model, images[:64], labels[:64], index[:64], seed=0, device=CPU)
-    moved_to_target = (predict_logits(model, adversarial).argmax(1) == least_likely).float().mean()
-    assert moved_to_target > 0.05 and accuracy(model, torch.from_numpy(adversarial), y) < clean
+    least_likely = predict_logits(model, images).argmin(1).numpy()
+    adversarial = run_named("pgd_ll", model, images, labels, index, seed=0, device=CPU)
+    # toward the least-likely class: its loss falls by more than 1 nat (smallest seen: 2.05)
+    assert mean_loss(model, adversarial, least_likely) < mean_loss(model, images, least_likely) - 1
     x = torch.from_numpy(images[:16]).permute(0, 3, 1, 2).float() / 255
     found = cw_l2(model, x, torch.from_numpy(labels[:16]), iterations=30, search_steps=3)
     fooled = model(found).argmax(1) != torch.from_numpy(labels[:16])
@@ -157,15 +170,19 @@ def test_a_new_technique_overrides_one_hook(trained_models, held_out):
 
 
 @pytest.mark.parametrize("name", list(NAMED))
-def test_every_named_attack_stays_in_its_budget_and_lowers_accuracy(trained_models, held_out, name):
+def test_every_named_attack_stays_in_its_budget_and_reaches_its_goal(trained_models, held_out, name):
     images, labels, index = held_out
     model = trained_models["cifar_resnet8"]
-    y = torch.from_numpy(labels[:64])
-    adversarial = run_named(name, model, images[:64], labels[:64], index[:64], seed=0, device=CPU)
+    adversarial = run_named(name, model, images, labels, index, seed=0, device=CPU)
     config = NAMED[name]()
-    delta = (adversarial.astype(np.float64) - images[:64]) / 255
+    delta = (adversarial.astype(np.float64) - images) / 255
     if config.combine == "linf":
         assert np.abs(delta).max() <= config.linf_eps + 0.5 / 255
     else:
-        assert np.sqrt((delta.reshape(64, -1) ** 2).sum(1)).max() <= config.l2_eps + 1e-6
-    assert accuracy(model, torch.from_numpy(adversarial), y) < accuracy(model, torch.from_numpy(images[:64]), y) - 10
+        assert np.sqrt((delta.reshape(len(images), -1) ** 2).sum(1)).max() <= config.l2_eps + 1e-6
+    if config.target == "least_likely":  # toward the least-likely class: its loss falls by more than 1 nat (2.05)
+        least_likely = predict_logits(model, images).argmin(1).numpy()
+        assert mean_loss(model, adversarial, least_likely) < mean_loss(model, images, least_likely) - 1
+    else:  # away from the label: accuracy drops by more than 10 points (smallest seen: 12.7, pgd_l2)
+        y = torch.from_numpy(labels)
+        assert accuracy(model, torch.from_numpy(adversarial), y) < accuracy(model, torch.from_numpy(images), y) - 10

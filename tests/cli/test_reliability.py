@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from datacentric.cli import main
+from datacentric.data.export import MARKER
 from datacentric.data.store import Store
 from datacentric.models.saved import load_model
 from tests.cli.test_data_commands import assert_one_line_error, run
@@ -202,3 +203,32 @@ def test_a_failed_checkpoint_write_leaves_no_temporary(tmp_path, cifar4k, monkey
         trainer.train(create("cifar_resnet8", 10), images, labels, TrainConfig(epochs=1, batch_size=32),
                       device=torch.device("cpu"), checkpoint=tmp_path / "checkpoint.pt", progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("named", ["../victim.txt", "ABSOLUTE_FILE", "ABSOLUTE_DIR", "legacy"])
+def test_an_export_marker_naming_anything_else_deletes_nothing(tmp_path, data_dir, prepared, named):
+    out = tmp_path / "submission"
+    run(["export", str(prepared / "clean"), str(out)], data_dir)
+    victim, folder = tmp_path / "victim.txt", tmp_path / "precious"
+    victim.write_text("keep")
+    (folder / "inside").mkdir(parents=True)
+    (folder / "inside" / "file").write_text("keep")
+    name = {"ABSOLUTE_FILE": str(victim), "ABSOLUTE_DIR": str(folder)}.get(named, named)
+    marker = out / MARKER
+    if named == "legacy":  # the old plain list of names, which carried no checksums
+        marker.write_text("data.npy\nlabel.npy\n../victim.txt\n")
+    else:
+        marker.write_text(json.dumps({"files": {name: "0" * 64, "data.npy": "0" * 64}}))
+    result = run(["export", str(prepared / "adversarial"), str(out), "--overwrite"], data_dir, check=False)
+    assert_one_line_error(result, "nothing was replaced")
+    assert victim.read_text() == "keep" and (folder / "inside" / "file").read_text() == "keep"
+    assert (out / "data.npy").exists() and (out / "label.npy").exists()
+
+
+def test_an_exported_file_changed_since_is_not_replaced(tmp_path, data_dir, prepared):
+    out = tmp_path / "submission"
+    run(["export", str(prepared / "clean"), str(out)], data_dir)
+    np.save(out / "data.npy", np.zeros(3))  # edited by hand after the export
+    result = run(["export", str(prepared / "adversarial"), str(out), "--overwrite"], data_dir, check=False)
+    assert_one_line_error(result, "changed since an export wrote it")
+    assert np.load(out / "data.npy").shape == (3,)

@@ -21,7 +21,7 @@ def test_a_small_model_learns_cifar_in_two_epochs(cifar):
     images, labels = cifar
     torch.manual_seed(0)
     model = create("cifar_vgg_small", 10)
-    config = TrainConfig(epochs=2, batch_size=32, lr=0.02, warmup_epochs=0, crop_padding=0)
+    config = TrainConfig(epochs=2, batch_size=32, lr=0.02, warmup_epochs=0, crop_padding=0, bf16=False)
     train(model, images[:2000], labels[:2000], config, device=CPU, progress=False)
     assert accuracy(model, images[2000:], labels[2000:]) > 35
 
