@@ -82,12 +82,23 @@ def trained_weights(cifar4k) -> dict:
     return weights
 
 
-@pytest.fixture()
-def trained_models(trained_weights) -> dict:
-    """Fresh copies of the trained models for each test, in eval mode: no test sees another's changes."""
+def fresh_models(weights: dict) -> dict:
+    """New models (eval mode) holding the trained weights: no user of them sees another's changes."""
     models = {}
-    for arch, state in trained_weights.items():
+    for arch, state in weights.items():
         models[arch] = create(arch, 10)
         models[arch].load_state_dict(state)
         models[arch].eval()
     return models
+
+
+@pytest.fixture()
+def trained_models(trained_weights) -> dict:
+    """Fresh copies of the trained models for each test."""
+    return fresh_models(trained_weights)
+
+
+@pytest.fixture(scope="module")
+def module_models(trained_weights) -> dict:
+    """Fresh copies of the trained models for a module-scoped fixture (they write them to zoo folders)."""
+    return fresh_models(trained_weights)

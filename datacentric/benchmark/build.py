@@ -27,7 +27,7 @@ from datacentric.data.store import DEFAULT_SHARD_SIZE, Store, StoreInfo, write_s
 from datacentric.models.ensemble import Ensemble
 from datacentric.models.external import describe_external, load_external
 from datacentric.models.predict import predict
-from datacentric.models.saved import load_ensemble, member_identities, training_images
+from datacentric.models.saved import load_ensemble, member_identities, training_images, zoo_identity
 
 BENCH_SETS = ("ori", "adv", "cor")
 INDEPENDENT = "adv-independent"  # P_adv from the independent attacker (the headline), when the pipeline has one
@@ -54,8 +54,12 @@ class BenchConfig:
         object.__setattr__(self, "suites", tuple(self.suites))
         object.__setattr__(self, "severities", tuple(self.severities))
         object.__setattr__(self, "evaluation_models", tuple(self.evaluation_models))
-        if self.clean_count < 1 or self.adv_count < 0 or self.cor_per_cell < 0 or self.seed < 0:
-            raise ValueError("clean_count ≥ 1, adv_count ≥ 0, cor_per_cell ≥ 0 and seed ≥ 0 are required")
+        if self.clean_count < 1 or self.adv_count < 1 or self.cor_per_cell < 1 or self.seed < 0:
+            raise ValueError("clean_count ≥ 1, adv_count ≥ 1, cor_per_cell ≥ 1 and seed ≥ 0 are required (R needs "
+                             "P_ori, P_adv and P_cor)")
+        missing = [spec for spec in self.evaluation_models if not Path(spec.split(",")[0]).is_file()]
+        if missing:
+            raise ValueError(f"evaluation model {missing[0].split(',')[0]} does not exist")
         if self.cw_iterations < 1 or self.cw_search_steps < 1:
             raise ValueError("cw_iterations and cw_search_steps must be at least 1")
         unknown = [a for a in self.attacks if a not in NAMED and a != "cw_l2"]
@@ -68,6 +72,17 @@ class BenchConfig:
                 raise ValueError(str(error)) from None
         if not set(self.severities) <= {1, 2, 3, 4, 5}:
             raise ValueError("severities lie in 1..5")
+
+
+def check_size(config: BenchConfig, test_store: Path) -> int:
+    """The test images the benchmark takes (P_ori + P_adv + P_cor), or one error line when the split is smaller:
+    a pipeline checks this right after `prepare`, before any work that would be lost."""
+    needed = config.clean_count + config.adv_count + _cells(config) * config.cor_per_cell
+    available = len(Store(test_store))
+    if needed > available:
+        raise DatacentricError(f"the benchmark needs {needed} test images (clean_count + adv_count + "
+                               f"{_cells(config)} corruption cells × cor_per_cell), {test_store} has {available}")
+    return needed
 
 
 def require_test_split(store: Store) -> None:
@@ -111,16 +126,18 @@ def build(test_store: Path, out_dir: Path, evaluation: Path, config: BenchConfig
     if attacker is not None:
         require_independent(attacker, [*surrogates, *training_zoos])
     samples = source.load()
-    needed = config.clean_count + config.adv_count + _cells(config) * config.cor_per_cell
-    if needed > len(samples):
-        raise DatacentricError(f"the benchmark needs {needed} test images, {test_store} has {len(samples)}")
+    needed = check_size(config, test_store)
     order = stratified_order(samples.labels, np.random.default_rng(config.seed))
     ensemble, members = load_ensemble(evaluation, device)
-    manifest = {"test_store": portable(test_store), "test_hash": source.manifest["config_hash"],
-                "config": dataclasses.asdict(config), "evaluation_ensemble": members,
-                "evaluation_dir": portable(evaluation), "surrogates_checked": [portable(s) for s in surrogates]}
+    # What each set is made from, by content: the test split, the config, and for an attacked set its attackers'
+    # weights (zoo_identity holds their sha256), so retrained attackers remake exactly the sets they attacked.
+    made_from = {"test_store": portable(test_store), "test_hash": source.manifest["config_hash"],
+                 "config": dataclasses.asdict(config)}
+    attacked_by = {"ori": {}, "cor": {}, "adv": {"evaluation_ensemble": zoo_identity(evaluation)}}
+    manifest = {**made_from, "evaluation_ensemble": members, "evaluation_dir": portable(evaluation),
+                "surrogates_checked": [portable(s) for s in surrogates]}
     info = lambda name: StoreInfo(source.manifest["dataset"], f"benchmark-{name}", tuple(source.class_names),  # noqa: E731
-                                  manifest, config.seed)
+                                  {**made_from, **attacked_by[name]}, config.seed)
 
     def write(name: str, store_info: StoreInfo, made: Samples) -> None:
         write_store(out_dir / name, store_info, made, shard_size=DEFAULT_SHARD_SIZE, overwrite=overwrite,
@@ -138,15 +155,14 @@ def build(test_store: Path, out_dir: Path, evaluation: Path, config: BenchConfig
         independent, attacker_members = load_ensemble(attacker, device)
         for member, model in zip(attacker_members, independent.models):  # how well trained: P_ori accuracy
             member["clean_accuracy"] = _accuracy(model, clean_part, device)
-        independent_manifest = {**manifest, "attacker": attacker_members, "attacker_dir": portable(attacker)}
-        independent_info = StoreInfo(source.manifest["dataset"], f"benchmark-{INDEPENDENT}",
-                                     tuple(source.class_names), independent_manifest, config.seed)
+        independent_info = StoreInfo(source.manifest["dataset"], f"benchmark-{INDEPENDENT}", tuple(source.class_names),
+                                     {**made_from, "attacker": zoo_identity(attacker)}, config.seed)
         if not _complete(out_dir / INDEPENDENT, independent_info):
             write(INDEPENDENT, independent_info, _attacked(adv_part, independent, config, device))
         manifest["attacker"] = attacker_members
     if config.evaluation_models:  # the same images, attacked the same ways by the external models
 
-        external = {**manifest, "external": [describe_external(spec) for spec in config.evaluation_models]}
+        external = {**made_from, "external": [describe_external(spec) for spec in config.evaluation_models]}
         external_info = StoreInfo(source.manifest["dataset"], "benchmark-adv-external", tuple(source.class_names),
                                   external, config.seed)
         if not _complete(out_dir / EXTERNAL, external_info):
@@ -169,10 +185,14 @@ def _cells(config: BenchConfig) -> int:
 
 
 def _complete(path: Path, info: StoreInfo) -> bool:
+    """Made before from the same inputs, and every shard still matches its checksum (a damaged one is dropped
+    from the manifest, and the set is made again)."""
     try:
-        return Store(path).manifest["config_hash"] == info.config_hash
+        store = Store(path)
     except DatacentricError:
         return False
+    return store.manifest["config_hash"] == info.config_hash and \
+        all(store.has_shard(i) for i in range(store.manifest["num_shards"]))
 
 
 def _attacked(part: Samples, ensemble, config: BenchConfig, device: torch.device) -> Samples:

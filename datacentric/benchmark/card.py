@@ -10,6 +10,8 @@ import h5py
 import numpy as np
 import torch
 
+from datacentric.core.grid import save_figure
+from datacentric.core.io import write_text_atomic
 from datacentric.data.inspect import preview, summarize
 from datacentric.data.store import Store
 
@@ -50,7 +52,7 @@ def write_card(store_path: Path, out: Path) -> None:
         axis.set_xlabel(f"{norm} distance from the source image ([0, 1] pixels)")
         axis.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(out / "norms.png", dpi=110)
+    save_figure(figure, out / "norms.png")
     plt.close(figure)
     preview(store, samples, out / "examples.png", count=40, columns=10)
     transfer = {path: part["extra"].get("transfer_error") for path, part in provenance["parts"].items()
@@ -73,4 +75,4 @@ def write_card(store_path: Path, out: Path) -> None:
                                             for name, v in rates.items()) for path, rates in transfer.items()] or \
         ["- not measured (no held-out models were given to the attack stage)"]
     lines += ["", "## Provenance", "", "```json", json.dumps(provenance, indent=1, sort_keys=True), "```", ""]
-    (out / "card.md").write_text("\n".join(lines))
+    write_text_atomic(out / "card.md", "\n".join(lines))

@@ -8,7 +8,8 @@ import numpy as np
 
 from datacentric.benchmark.report import load_reports
 from datacentric.core.errors import DatacentricError
-from datacentric.core.io import write_json_atomic
+from datacentric.core.grid import save_figure
+from datacentric.core.io import write_json_atomic, write_text_atomic
 
 STANDARD = "standard"  # the arm every other is measured against (mCE, ΔR)
 # (key, column): accuracies in percent unless named otherwise
@@ -109,14 +110,14 @@ def figure(report: dict, out: Path) -> None:
     axis.set_ylabel("R, zoo mean (%)")
     axis.set_title("Robustness against cost (o data-centric, □ training method)")
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    save_figure(fig, out)
     plt.close(fig)
 
 
 def write(results: dict, costs: dict, context: dict, out_dir: Path) -> dict:
     report = build(results, costs, context)
     write_json_atomic(out_dir / "compare.json", report, sort_keys=False)
-    (out_dir / "compare.md").write_text(markdown(report))
+    write_text_atomic(out_dir / "compare.md", markdown(report))
     figure(report, out_dir / "r_vs_cost.png")
     return report
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from datacentric.core.errors import DatacentricError
-from datacentric.core.io import write_json_atomic
+from datacentric.core.grid import save_figure
+from datacentric.core.io import write_json_atomic, write_text_atomic
 
 ROWS = (("clean", "ACC(P_ori)"), ("adv", "ACC(P_adv)"), ("cor", "ACC(P_cor)"), ("R", "R"))
 # P_adv and R from the other attacker sources: the evaluation ensemble is a second line when the headline is
@@ -81,7 +82,7 @@ def compare(results: dict[str, dict[str, dict]], *, context: dict) -> dict:
 def write(report: dict, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out_dir / "report.json", report)
-    (out_dir / "report.md").write_text(markdown(report))
+    write_text_atomic(out_dir / "report.md", markdown(report))
     figures(report, out_dir)
 
 
@@ -200,7 +201,7 @@ def figures(report: dict, out_dir: Path) -> None:
     axis.set_title("Accuracy per corruption (severities 1–5 pooled)")
     axis.legend(fontsize=7)
     figure.tight_layout()
-    figure.savefig(out_dir / "per_corruption.png", dpi=110)
+    save_figure(figure, out_dir / "per_corruption.png")
     plt.close(figure)
 
     for filename, key, order, title in (("severity.png", "per_severity", ("1", "2", "3", "4", "5"), "severity"),
@@ -216,5 +217,5 @@ def figures(report: dict, out_dir: Path) -> None:
         axis.set_title(f"Accuracy vs {title}")
         axis.legend(fontsize=7)
         figure.tight_layout()
-        figure.savefig(out_dir / filename, dpi=110)
+        save_figure(figure, out_dir / filename)
         plt.close(figure)

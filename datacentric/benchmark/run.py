@@ -153,7 +153,9 @@ def _saved_result(job: ModelJob, key: str) -> tuple[Path, dict]:
         record = json.loads(saved.read_text())
     except (OSError, ValueError):  # none yet, or damaged: evaluate again
         record = {}
-    return saved, record if isinstance(record, dict) and record.get("key") == key else {}
+    valid = isinstance(record, dict) and record.get("key") == key and record.get("digest") == json_digest(
+        record.get("result"))  # an edited or damaged result is evaluated again, never reported
+    return saved, record if valid else {}
 
 
 def evaluate_models(jobs: list[ModelJob], bench_dir: Path, device: torch.device, *, seed: int,
@@ -171,7 +173,8 @@ def evaluate_models(jobs: list[ModelJob], bench_dir: Path, device: torch.device,
                 bench = bench or Bench.load(bench_dir)
                 result = evaluate(load_model(weights, device)[0], bench, device, seed=seed, seen=job.seen)
                 saved.parent.mkdir(exist_ok=True)
-                write_json_atomic(saved, {"key": key, "result": result}, sort_keys=False)
+                result = json.loads(json.dumps(result))  # as a later run reads it back (a digest of the same value)
+                write_json_atomic(saved, {"key": key, "digest": json_digest(result), "result": result}, sort_keys=False)
             progress_bar.update(1)
 
 

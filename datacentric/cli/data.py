@@ -12,6 +12,7 @@ import typer
 from datacentric.cli import app, at_least
 from datacentric.core import paths
 from datacentric.core.errors import DatacentricError
+from datacentric.core.paths import checked_name
 from datacentric.data import inspect as inspect_core
 from datacentric.data.export import export_competition, export_imagefolder
 from datacentric.data.split import SplitSettings, parse_ratio
@@ -55,7 +56,7 @@ def split(
     overwrite: bool = typer.Option(False, help="Replace a split made with another config."),
 ) -> None:
     """Split the prepared training set by a ratio into part stores and a plan (the test split is never used)."""
-    part_names = tuple(p.strip() for p in parts.split(","))
+    part_names = tuple(checked_name(p.strip(), "part name") for p in parts.split(","))
     out = out or paths.split_dir(dataset)
     train = paths.prepared_dir(dataset) / "train"
     if not train.exists():

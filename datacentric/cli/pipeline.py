@@ -38,10 +38,12 @@ def enhance(
     start: Optional[str] = typer.Option(None, "--from", help=f"First stage to run: {', '.join(STAGES)}."),
     until: Optional[str] = typer.Option(None, help="Last stage to run (one of the same)."),
     seed: Optional[int] = typer.Option(None, callback=at_least(0), help="Override the pipeline's seed; the run goes to <name>-seed<N>."),
+    force: bool = typer.Option(False, "--force", help="Remake split folders made with another config (and so "
+                               "everything made from them)."),
 ) -> None:
     """Run the whole pipeline: prepare → … → report, resuming whatever is already done."""
     config = load_pipeline(pipeline)
-    run_pipeline(config if seed is None else with_seed(config, seed), start=start, until=until)
+    run_pipeline(config if seed is None else with_seed(config, seed), start=start, until=until, force=force)
 
 
 @app.command()

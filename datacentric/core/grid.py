@@ -1,4 +1,4 @@
-"""Labelled image grids written as PNG (store previews, corruption previews, dataset cards)."""
+"""Images written as PNG: labelled image grids (store previews, corruption previews, dataset cards) and figures."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from datacentric.core.io import atomic_path
 
 
 def save_grid(rows: list[list[np.ndarray]], out: Path, *, row_labels: list[str] | None = None,
@@ -30,4 +32,11 @@ def save_grid(rows: list[list[np.ndarray]], out: Path, *, row_labels: list[str] 
             if cell_labels:
                 draw.text((left + 1, top + cell_h), cell_labels[r][c][: cell_w // 6], fill="black", font=font)
     out.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(out)
+    with atomic_path(out) as tmp:
+        canvas.save(tmp, format="PNG")
+
+
+def save_figure(figure, out: Path, dpi: int = 110) -> None:
+    """A matplotlib figure as PNG, written atomically (a kill or a full disk leaves the old file or none)."""
+    with atomic_path(Path(out)) as tmp:
+        figure.savefig(tmp, dpi=dpi, format="png")

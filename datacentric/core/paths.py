@@ -5,6 +5,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from datacentric.core.errors import DatacentricError
+
+
+def plain_name(name: str) -> bool:
+    """A single file or folder name: no separator, no '..', not absolute, no NUL (it cannot leave its folder)."""
+    return (isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name
+            and "\0" not in name and Path(name).name == name)
+
+
+def checked_name(name: str, what: str) -> str:
+    """`name` if it is a plain name (a folder it names stays inside its parent), else one error line."""
+    if not plain_name(name):
+        raise DatacentricError(f"{what} {name!r} must be a plain name: no '/', no '..' (it names a folder)")
+    return name
+
 
 def data_dir() -> Path:
     return Path(os.environ.get("DATACENTRIC_DATA", "data"))
@@ -15,16 +30,16 @@ def raw_dir() -> Path:
 
 
 def prepared_dir(dataset: str) -> Path:
-    return data_dir() / "prepared" / dataset
+    return data_dir() / "prepared" / checked_name(dataset, "dataset name")
 
 
 def split_dir(dataset: str) -> Path:
-    return data_dir() / "splits" / dataset
+    return data_dir() / "splits" / checked_name(dataset, "dataset name")
 
 
 def parts_dir(dataset: str) -> Path:
     """Outputs of the stages that transform a split's parts (corrupt, attack)."""
-    return data_dir() / "parts" / dataset
+    return data_dir() / "parts" / checked_name(dataset, "dataset name")
 
 
 def portable(path: str | Path) -> str:

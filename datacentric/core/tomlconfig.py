@@ -23,6 +23,8 @@ def read_toml(path: Path) -> dict:
         return tomllib.loads(Path(path).read_text())
     except OSError as error:
         raise DatacentricError(f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise DatacentricError(f"{path} is not UTF-8 text (a TOML file must be)") from None
     except tomllib.TOMLDecodeError as error:
         raise DatacentricError(f"{path} is not valid TOML: {error}") from None
 

@@ -12,6 +12,7 @@ from PIL import Image
 
 from datacentric.core.errors import DatacentricError
 from datacentric.core.io import json_digest, sha256_file, write_text_atomic
+from datacentric.core.paths import plain_name
 from datacentric.data.store import Store
 
 COMPETITION_MAX_SAMPLES = 50_000
@@ -36,12 +37,6 @@ def competition_arrays(images: np.ndarray, labels: np.ndarray, soft_labels: np.n
 
 
 MARKER = ".datacentric-export"  # the files an export wrote, with their checksums: --overwrite replaces those alone
-
-
-def plain_name(name: str) -> bool:
-    """A single file or folder name: no separator, no '..', not absolute, no NUL (it cannot leave its folder)."""
-    return (isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name
-            and "\0" not in name and Path(name).name == name)
 
 
 def entry_digest(path: Path) -> str:

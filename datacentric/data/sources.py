@@ -15,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 from torchvision import datasets
 
 from datacentric.core.errors import DatacentricError
+from datacentric.core.io import json_digest, sha256_file
 from datacentric.core.progress import bar
 
 ARCHIVE_ENV = {"cifar10": "DATACENTRIC_CIFAR10_ARCHIVE", "cifar100": "DATACENTRIC_CIFAR100_ARCHIVE"}
@@ -123,7 +124,8 @@ def load_archive(path: Path) -> SourceData:
                     if found:
                         files.setdefault(found[:2], []).append((found[2], archive.extractfile(member).read()))
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
-        raise DatacentricError(f"{path} is not a readable tar archive ({error})") from None
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DatacentricError(f"{path} is not a readable tar archive ({reason})") from None
     return _assemble(files, str(path))
 
 
@@ -150,6 +152,8 @@ def load_npz(path: Path) -> SourceData:
         if len(labels) != len(images) or not np.issubdtype(labels.dtype, np.integer):
             raise DatacentricError(f"{path}: y_{split} must hold one integer label per image")
         splits += [np.ascontiguousarray(images), labels.astype(np.int64)]
+    if not len(splits[0]) or not len(splits[2]):
+        raise DatacentricError(f"{path} holds no {'training' if not len(splits[0]) else 'test'} images")
     labels = np.concatenate([splits[1], splits[3]])
     if len(labels) and labels.min() < 0:
         raise DatacentricError(f"{path}: labels must be non-negative, found {labels.min()}")
@@ -183,6 +187,27 @@ def load_path(path: Path) -> SourceData:
 def _torchvision_files_present(name: str, raw_dir: Path) -> bool:
     folder = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}[name]
     return (raw_dir / folder).is_dir()
+
+
+def _content_digest(path: Path) -> str:
+    """sha256 of a file, or of a folder's files (relative paths and contents, in name order)."""
+    if path.is_file():
+        return sha256_file(path)
+    return json_digest({str(p.relative_to(path)): sha256_file(p) for p in sorted(path.rglob("*")) if p.is_file()})
+
+
+def source_digest(name: str, raw_dir: Path, *, source: Path | None = None) -> str | None:
+    """The content identity of the data `load_dataset` would read, without decoding it: the sha256 of the file
+    or folder it reads, or None where torchvision will download (its files carry their own checksums). Two
+    datasets of the same name but other content must never share prepared stores."""
+    if source is not None:
+        return _content_digest(Path(source)) if Path(source).exists() else None
+    if name not in ARCHIVE_ENV:
+        return _content_digest(Path(name)) if Path(name).exists() else None
+    if _torchvision_files_present(name, raw_dir):
+        return _content_digest(raw_dir / {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}[name])
+    archive = os.environ.get(ARCHIVE_ENV[name])
+    return _content_digest(Path(archive)) if archive and Path(archive).exists() else None
 
 
 def load_dataset(name: str, raw_dir: Path, *, source: Path | None = None, download: bool = True) -> SourceData:

@@ -26,7 +26,7 @@ import numpy as np
 
 from datacentric import __version__
 from datacentric.core.errors import DatacentricError
-from datacentric.core.io import fsync_dir, sha256_file, write_json_atomic
+from datacentric.core.io import atomic_path, sha256_file, write_json_atomic
 from datacentric.core.progress import bar
 from datacentric.data.samples import CORRUPTION_WIDTH, KIND_WIDTH, PROVENANCE_DEFAULTS, Samples
 
@@ -58,6 +58,26 @@ def shard_plan(count: int, shard_size: int) -> list[np.ndarray]:
     if shard_size <= 0:
         raise DatacentricError(f"shard size must be positive, got {shard_size}")
     return [np.arange(start, min(start + shard_size, count)) for start in range(0, count, shard_size)]
+
+
+def manifest_problem(manifest) -> str | None:
+    """What is wrong with a manifest's fields (an edit, or damage), or None: every field a reader relies on has
+    its type, and every shard entry names a shard file of this store with a count and a sha256."""
+    if not isinstance(manifest, dict):
+        return "not a table"
+    expected = {"dataset": str, "stage": str, "class_names": list, "num_classes": int, "config": dict,
+                "config_hash": str, "seed": int, "complete": bool, "shards": dict, "extra": dict}
+    for key, kind in expected.items():
+        if not isinstance(manifest.get(key), kind) or isinstance(manifest.get(key), bool) != (kind is bool):
+            return f"{key} is not {kind.__name__}"
+    if len(manifest["class_names"]) != manifest["num_classes"]:
+        return "class_names and num_classes disagree"
+    for key, entry in manifest["shards"].items():
+        if not (key.isdigit() and isinstance(entry, dict) and entry.get("file") == shard_name(int(key))
+                and isinstance(entry.get("count"), int) and not isinstance(entry.get("count"), bool)
+                and entry["count"] >= 0 and isinstance(entry.get("sha256"), str) and len(entry["sha256"]) == 64):
+            return f"shard entry {key!r}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -160,9 +180,14 @@ class Store:
 
     def _read_manifest(self) -> dict:
         try:
-            return json.loads((self.root / MANIFEST).read_text())
-        except (OSError, json.JSONDecodeError) as error:
+            manifest = json.loads((self.root / MANIFEST).read_text())
+        except (OSError, ValueError) as error:
             raise DatacentricError(f"cannot read {self.root / MANIFEST}: {error}") from None
+        problem = manifest_problem(manifest)
+        if problem:
+            raise DatacentricError(f"{self.root / MANIFEST} is damaged ({problem}): delete {self.root} and re-run the "
+                                   "stage that made it")
+        return manifest
 
     def recorded_shards(self) -> set[int]:
         """Shard ids the manifest records now (re-read: other processes may be writing)."""
@@ -197,17 +222,10 @@ class Store:
                                    f"this version writes format {FORMAT_VERSION}: delete the folder to remake it")
         samples.validate(self.num_classes)
         name = shard_name(shard_id)
-        tmp = self.root / f".{name}.tmp-{os.getpid()}"
-        try:
+        with atomic_path(self.root / name) as tmp:  # a full disk (OSError or h5py's RuntimeError): one line
             with h5py.File(tmp, "w") as h5:
                 self._fill_shard(h5, shard_id, samples)
-            with open(tmp, "rb+") as handle:
-                os.fsync(handle.fileno())
-            digest = sha256_file(tmp)
-            os.replace(tmp, self.root / name)
-            fsync_dir(self.root)
-        finally:
-            tmp.unlink(missing_ok=True)
+        digest = sha256_file(self.root / name)
         with self._locked_manifest() as manifest:
             manifest["shards"][str(shard_id)] = {"file": name, "count": len(samples), "sha256": digest,
                                                  **({"info": info} if info else {})}
@@ -318,7 +336,7 @@ class Store:
                 if position + 1 < len(ids):
                     pending = pool.submit(self._verified_bytes, ids[position + 1])
                 with h5py.File(io.BytesIO(data), "r") as h5:
-                    yield h5
+                    yield checked_shard(h5, self.root / self.manifest["shards"][str(ids[position])]["file"])
 
     def load(self) -> Samples:
         """Every shard in shard order, concatenated."""
@@ -348,6 +366,18 @@ class Store:
                 h5["soft_labels"].read_direct(soft, dest_sel=np.s_[offset : offset + count])
             offset += count
         return images, labels, soft
+
+
+def checked_shard(h5: h5py.File, where: Path) -> h5py.File:
+    """The open shard, once its datasets are plain ones this format writes: no external storage or virtual
+    sources (they would read another file's bytes into the store) and uint8 images."""
+    for name, dataset in h5.items():
+        if not isinstance(dataset, h5py.Dataset) or dataset.external or dataset.is_virtual:
+            raise DatacentricError(f"shard {where} has a dataset '{name}' that is not stored in the shard itself; "
+                                   "this store was not written by datacentric: delete it")
+    if "images" not in h5 or h5["images"].dtype != np.uint8:
+        raise DatacentricError(f"shard {where} holds no uint8 images; this store was not written by datacentric")
+    return h5
 
 
 def read_samples(h5: h5py.File) -> Samples:

@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 import torch
 
-from datacentric.data.store import Store
+from datacentric.data.store import Store, checked_shard
 
 
 class StoreDataset(torch.utils.data.Dataset):
@@ -45,7 +45,7 @@ class StoreDataset(torch.utils.data.Dataset):
         if self._pid != os.getpid():
             self._handles, self._pid = {}, os.getpid()
         if shard not in self._handles:
-            self._handles[shard] = h5py.File(self.paths[shard], "r")
+            self._handles[shard] = checked_shard(h5py.File(self.paths[shard], "r"), Path(self.paths[shard]))
         return self._handles[shard]
 
     def __getitem__(self, index: int):

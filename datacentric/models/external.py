@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import timm
@@ -70,19 +71,23 @@ def _channels(text: str | None, spec: str) -> list[float] | None:
     return values
 
 
+ARCH_NAME = re.compile(r"^[A-Za-z0-9_.]+$")  # a registry name: never a hub path (hf-hub:…, org/name) or a URL
+
+
 def create_arch(arch: str, num_classes: int) -> nn.Module:
-    """`torchvision.NAME`, a timm model name, or one of ours (`cifar_*`, registered in timm)."""
-
-
+    """`torchvision.NAME`, a timm model name, or one of ours (`cifar_*`, registered in timm); built offline, with
+    no pretrained weights (an architecture named in a file must not make anything reach the network)."""
+    if not isinstance(arch, str) or not ARCH_NAME.match(arch):
+        raise DatacentricError(f"architecture {arch!r} is not a model name (letters, digits, '_' and '.'; no hub "
+                               "paths)")
     if arch.startswith("torchvision."):
-        builder = getattr(torchvision.models, arch.split(".", 1)[1], None)
-        if builder is None:
-            raise DatacentricError(f"torchvision has no model '{arch.split('.', 1)[1]}'")
-        return builder(num_classes=num_classes)
-    try:
-        return timm.create_model(arch, num_classes=num_classes, pretrained=False)
-    except RuntimeError:
-        raise DatacentricError(f"unknown architecture '{arch}' (a timm name, cifar_*, or torchvision.NAME)") from None
+        name = arch.split(".", 1)[1]
+        if name not in torchvision.models.list_models():
+            raise DatacentricError(f"torchvision has no model '{name}'")
+        return torchvision.models.get_model(name, weights=None, num_classes=num_classes)
+    if arch not in timm.list_models():
+        raise DatacentricError(f"unknown architecture '{arch}' (a timm name, cifar_*, or torchvision.NAME)")
+    return timm.create_model(arch, num_classes=num_classes, pretrained=False)
 
 
 def load_external(spec: str, device: torch.device | str = "cpu") -> nn.Module:

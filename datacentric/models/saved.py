@@ -6,7 +6,7 @@ and recipe) and one folder per member:
     <member>/model.pt        architecture, weights and metadata in one file (`save_model`, `load_model`)
     <member>/identity.json   what made it (store hash, training config, architecture), its cost, and the
                              weights' sha256 once finished: a model counts only when all of it matches
-    <member>/checkpoint.pt   the trainer's last epoch (exact resume)
+    <member>/checkpoint.pt   the trainer's last epoch (exact resume), its sha256 in checkpoint.pt.sha256
     <member>/metrics.jsonl   one line per epoch
     <member>/evaluations/    saved benchmark results, keyed by content (benchmark/run.py)
 """
@@ -119,7 +119,8 @@ class Member:
 
     def clear(self) -> None:
         """Remove a model of another identity and its training state (and temporaries of a killed write)."""
-        for stale in (self.model, self.checkpoint, self.metrics, self.identity_file):
+        for stale in (self.model, self.checkpoint, self.checkpoint.with_name("checkpoint.pt.sha256"), self.metrics,
+                      self.identity_file):
             stale.unlink(missing_ok=True)
         for stale in self.folder.glob(".*.tmp-*"):
             stale.unlink(missing_ok=True)

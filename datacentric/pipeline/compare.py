@@ -194,11 +194,11 @@ def run(config: CompareConfig, *, start: str | None = None, until: str | None = 
     """The comparison's stages from `start` to `until`, one line per stage with its time."""
     select(STAGES, start, until)
     comparison = Comparison(config)
-    if comparison.sync.leader:
-        comparison.root.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(comparison.root / "config.json", dataclasses.asdict(config), sort_keys=False)
-    comparison.sync()
-    run_stages(comparison.stages(), comparison.sync, comparison.layout.timings, label="compare stage", start=start,
-               until=until)
+    with comparison.sync.lock("comparison folder"):
+        if comparison.sync.leader:
+            write_json_atomic(comparison.root / "config.json", dataclasses.asdict(config), sort_keys=False)
+        comparison.sync()
+        run_stages(comparison.stages(), comparison.sync, comparison.layout.timings, label="compare stage",
+                   start=start, until=until)
     comparison.sync.say(f"report: {comparison.root / 'compare.md'}")
     return comparison.root

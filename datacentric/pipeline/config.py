@@ -78,6 +78,10 @@ class CorruptSettings:
 class ExportSettings:
     format: str = ""  # "competition" writes data.npy + label.npy of the enhanced store; "" skips the export
 
+    def __post_init__(self):
+        if self.format not in ("", "competition"):
+            raise ValueError(f"format must be \"competition\" or \"\" (no export), got {self.format!r}")
+
 
 @dataclass(frozen=True)
 class PipelineConfig:

@@ -19,13 +19,15 @@ import numpy as np
 import torch
 
 from datacentric.benchmark import report
+from datacentric.benchmark.build import check_size
 from datacentric.core import device as devices
 from datacentric.core import paths
 from datacentric.core.errors import DatacentricError
 from datacentric.core.io import write_json_atomic
 from datacentric.data.export import export_competition
 from datacentric.data.samples import Samples
-from datacentric.data.stages import prepare, split, write_reserve
+from datacentric.data.split import DEFAULT_PARTS
+from datacentric.data.stages import dataset_name, prepare, split, split_config, split_is_stale, write_reserve
 from datacentric.data.store import DEFAULT_SHARD_SIZE, Store, StoreInfo, write_store
 from datacentric.parts.preview import preview_parts
 from datacentric.parts.registry import PartContext, generator_class
@@ -42,13 +44,14 @@ STAGES = ("prepare", "split", "surrogates", "parts", "assemble", "train", "bench
 class Run:
     """One pipeline run: its layout, its part graph, and its stages as methods (each this rank's share)."""
 
-    def __init__(self, config: PipelineConfig, sync: Sync | None = None):
+    def __init__(self, config: PipelineConfig, sync: Sync | None = None, *, force: bool = False):
         self.config = config
+        self.force = force  # remake split folders made with another config (and so everything made from them)
         self.layout = RunLayout.named(config.name)
         self.root = self.layout.root
         self.sync = sync or Sync(self.root)
         self.device = devices.resolve(config.device)
-        self.prepared = paths.prepared_dir(config.dataset)
+        self.prepared = paths.prepared_dir(dataset_name(config.dataset))
         self.parts_list = config.enhanced_parts()
         # Surrogates configured exactly like the targets would be the baseline models again, byte for
         # byte: train them once, in models/baseline, and attack with those.
@@ -106,6 +109,30 @@ class Run:
             recipe = dataclasses.replace(recipe, seed=recipe.seed + self.config.seed)
         return zoo_jobs(store, load_zoo(settings.zoo), recipe, out)
 
+    def split_plans(self) -> dict[Path, dict]:
+        """The run's split folders and the config each is made with (the prepared training store must exist)."""
+        c = self.config
+        source = Store(self.prepared / "train")
+        sliced = [p for p in self.parts_list if p.share is not None]
+        common = dict(stratify=c.split.stratify, limit=c.split.limit, shard_size=DEFAULT_SHARD_SIZE,
+                      reserve=c.attacker.reserve if c.attacker else 0)
+        return {self.layout.split_dir: split_config(source, [p.share for p in sliced],
+                                                    parts=tuple(p.name for p in sliced), **common),
+                self.layout.subset_dir: split_config(source, [1.0, 0.0, 0.0], parts=DEFAULT_PARTS, **common)}
+
+    def refuse_stale_splits(self) -> None:
+        """One error line naming every split folder that another config (seed, limit, ratio, reserve, parts or
+        prepared data) made, unless `force`: remaking them changes the subset and everything made from it."""
+        try:
+            plans = self.split_plans()
+        except DatacentricError:
+            return  # not prepared yet: nothing to compare
+        stale = [str(folder) for folder, config in plans.items() if split_is_stale(folder, config, self.config.seed)]
+        if stale and not self.force:
+            raise DatacentricError(f"{' and '.join(stale)} hold a split made with another config (seed, limit, ratio, "
+                                   "reserve, parts or the prepared data): re-run with --force to make them again, "
+                                   "and everything made from them, or delete them")
+
     def bench_spec(self, surrogates: list[Path]) -> BenchSpec:
         """The benchmark of this run's test split, evaluation ensemble and attacker."""
         return BenchSpec(self.prepared / "test", self.layout.models("evaluation"), self.config.benchmark,
@@ -118,15 +145,18 @@ class Run:
 
     def stage_prepare(self) -> None:
         if self.sync.leader:
-            prepare(self.config.dataset, self.prepared, paths.raw_dir(), progress=False)
+            prepare(self.config.dataset, self.prepared, paths.raw_dir(), replace_stale=True, progress=False)
+            check_size(self.config.benchmark, self.prepared / "test")  # before any work a too-small split would waste
 
     def stage_split(self) -> None:
         if not self.sync.leader:
             return
+        self.refuse_stale_splits()  # the prepared data may have changed in the stage before
         c = self.config
         sliced = [p for p in self.parts_list if p.share is not None]
         reserve = c.attacker.reserve if c.attacker else 0
-        common = dict(seed=c.seed, stratify=c.split.stratify, limit=c.split.limit, reserve=reserve, progress=False)
+        common = dict(seed=c.seed, stratify=c.split.stratify, limit=c.split.limit, reserve=reserve, progress=False,
+                      overwrite=self.force)
         split(self.prepared / "train", self.layout.split_dir, [p.share for p in sliced],
               parts=tuple(p.name for p in sliced), **common)
         split(self.prepared / "train", self.layout.subset_dir, [1.0, 0.0, 0.0], **common)
@@ -229,17 +259,19 @@ class Run:
             export_competition(Store(self.layout.enhanced), self.layout.submission, overwrite=True)
 
 
-def run(config: PipelineConfig, *, start: str | None = None, until: str | None = None) -> Path:
-    """Run the stages from `start` to `until` (inclusive); print one line per stage with its time."""
+def run(config: PipelineConfig, *, start: str | None = None, until: str | None = None, force: bool = False) -> Path:
+    """Run the stages from `start` to `until` (inclusive); print one line per stage with its time. A config
+    whose split differs from the run folder's is refused before anything is written, unless `force`."""
     select(STAGES, start, until)  # a bad --from/--until is refused before anything is written
-    pipeline = Run(config)
+    pipeline = Run(config, force=force)
     sync = pipeline.sync
-    if sync.leader:
-        pipeline.root.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(pipeline.layout.config_file, dataclasses.asdict(config), sort_keys=False)
-    sync()
-    torch.manual_seed(config.seed)
-    total = run_stages(pipeline.stages(), sync, pipeline.layout.timings, start=start, until=until)
+    with sync.lock("run folder"):
+        if sync.leader:
+            pipeline.refuse_stale_splits()
+            write_json_atomic(pipeline.layout.config_file, dataclasses.asdict(config), sort_keys=False)
+        sync()
+        torch.manual_seed(config.seed)
+        total = run_stages(pipeline.stages(), sync, pipeline.layout.timings, start=start, until=until)
     reported = STAGES.index(until or STAGES[-1]) >= STAGES.index("report")
     sync.say(f"done in {total:.1f} s" + (f"; report: {pipeline.layout.report}" if reported else ""))
     return pipeline.root

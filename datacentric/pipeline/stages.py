@@ -10,18 +10,19 @@ store or a saved model, so N ranks give byte-identical results to one process.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 
 from datacentric.benchmark.build import BenchConfig, build
 from datacentric.benchmark.run import collect_results, evaluate_models, model_jobs
 from datacentric.core.errors import DatacentricError
-from datacentric.core.io import write_json_atomic
+from datacentric.core.io import exclusive, write_json_atomic
 from datacentric.core.ranks import Ranks
 from datacentric.training.stage import ZooJob, train_member, write_zoo
 
@@ -39,6 +40,24 @@ class Sync:
     @property
     def leader(self) -> bool:
         return self.ranks.leader
+
+    @contextlib.contextmanager
+    def lock(self, what: str) -> Iterator[None]:
+        """The run folder's lock, held by the leader for the whole run (the other ranks of its launch share it)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            held = exclusive(self.root, what) if self.leader else contextlib.nullcontext()
+            held.__enter__()
+        except BaseException:
+            self.ranks.fail(self.root)  # the other ranks stop instead of waiting for this one
+            raise
+        try:
+            yield
+        except BaseException:
+            self.ranks.fail(self.root)
+            raise
+        finally:
+            held.__exit__(None, None, None)
 
     def say(self, line: str) -> None:
         """A log line, once per run (from the leader)."""

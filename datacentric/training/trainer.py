@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from datacentric.core.device import native_bf16
-from datacentric.core.io import atomic_path
+from datacentric.core.io import atomic_path, sha256_file, write_text_atomic
 from datacentric.core.progress import bar
 from datacentric.models.predict import accuracy
 from datacentric.training.augment import crop_flip, draw_augmentation
@@ -111,6 +111,10 @@ def train(
     loop = Loop(model, data, targets, config, device, sgd(model, config), method,
                 config.bf16 and native_bf16(device), memory_format)
     start_epoch = 0
+    if resume and checkpoint is not None and checkpoint.exists() and not _intact(checkpoint):
+        print(f"warning: {checkpoint} does not match its checksum (damaged); training from the first epoch",
+              file=sys.stderr)
+        checkpoint.unlink()
     if resume and checkpoint is not None and checkpoint.exists():
         start_epoch = _resume(loop, checkpoint)
         _truncate_metrics(metrics, start_epoch)
@@ -178,8 +182,11 @@ def run_epoch(loop: Loop, epoch: int, *, desc: str, progress: bool) -> dict:
 
 def _resume(loop: Loop, checkpoint: Path) -> int:
     """Load model, optimiser and method state from `checkpoint`; the next epoch to run."""
-    state = torch.load(checkpoint, map_location=loop.device, weights_only=True)
-    if state.get("format") != CHECKPOINT_FORMAT or state.get("config") != asdict(loop.config):
+    try:
+        state = torch.load(checkpoint, map_location=loop.device, weights_only=True)
+    except Exception as error:  # torch raises many types for a bad or malicious file; nothing in it ran
+        raise ValueError(f"cannot load {checkpoint}: {str(error).strip().splitlines()[0]}") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT or state.get("config") != asdict(loop.config):
         raise ValueError(f"{checkpoint} was written with another training config")
     loop.model.load_state_dict(state["model"])
     loop.optimizer.load_state_dict(state["optimizer"])
@@ -187,12 +194,26 @@ def _resume(loop: Loop, checkpoint: Path) -> int:
     return state["epoch"] + 1
 
 
+def _checksum_file(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _intact(path: Path) -> bool:
+    """Does the checkpoint still match the sha256 written beside it?"""
+    try:
+        return _checksum_file(path).read_text().strip() == sha256_file(path)
+    except OSError:
+        return False
+
+
 def _save_checkpoint(path: Path, model: nn.Module, optimizer, epoch: int, config: TrainConfig, method) -> None:
-    """Atomically (a failed write, a full disk, leaves the last checkpoint and no temporary behind)."""
+    """Atomically (a failed write, a full disk, leaves the last checkpoint and no temporary behind), then its
+    sha256 beside it: a damaged checkpoint is never resumed."""
     with atomic_path(path) as tmp:
         torch.save({"format": CHECKPOINT_FORMAT, "epoch": epoch, "config": asdict(config),
                     "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "method": method.state_dict()}, tmp)
+    write_text_atomic(_checksum_file(path), sha256_file(path) + "\n")
 
 
 def _num_classes(model: nn.Module, data: torch.Tensor, targets: torch.Tensor) -> int:

@@ -45,14 +45,14 @@ def test_a_model_answering_class_zero_scores_10_percent_on_each_balanced_set(ben
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory, cifar4k, trained_models):
+def bench(tmp_path_factory, cifar4k, module_models):
     folder = tmp_path_factory.mktemp("bench")
     x, y = cifar4k
     index = np.arange(2000, 4000)  # stands in for a test split: images the models never saw
     info = StoreInfo("cifar10", "prepare", tuple(str(i) for i in range(10)), {"split": "test"}, 0)
     write_store(folder / "test", info, Samples.clean(x[index], y[index], index), shard_size=1000)
-    write_zoo_dir(folder / "evaluation", {"cifar_mobilenetv2_small-s200": trained_models["cifar_mobilenetv2_small"]})
-    write_zoo_dir(folder / "surrogates", {"cifar_resnet8-s0": trained_models["cifar_resnet8"]})
+    write_zoo_dir(folder / "evaluation", {"cifar_mobilenetv2_small-s200": module_models["cifar_mobilenetv2_small"]})
+    write_zoo_dir(folder / "surrogates", {"cifar_resnet8-s0": module_models["cifar_resnet8"]})
     build(folder / "test", folder / "out", folder / "evaluation", SMALL, surrogates=[folder / "surrogates"], device=CPU)
     return folder / "out"
 

@@ -20,16 +20,16 @@ MEAN, STD = (0.49, 0.48, 0.45), (0.25, 0.24, 0.26)
 
 
 @pytest.fixture(scope="module")
-def checkpoints(tmp_path_factory, trained_models):
+def checkpoints(tmp_path_factory, module_models):
     folder = tmp_path_factory.mktemp("external")
-    ours = trained_models["cifar_resnet8"]
+    ours = module_models["cifar_resnet8"]
     torch.save({"arch": "cifar_resnet8", "epoch": 3, "state_dict": ours.state_dict()}, folder / "timm.pth.tar")
     torch.manual_seed(0)
     resnet = torchvision.models.resnet18(num_classes=10).eval()
     torch.save(resnet.state_dict(), folder / "torchvision.pth")
-    wrapped = {f"module.{k}": v for k, v in trained_models["cifar_vgg_small"].state_dict().items()}
+    wrapped = {f"module.{k}": v for k, v in module_models["cifar_vgg_small"].state_dict().items()}
     torch.save({"state_dict": wrapped, "epoch": 99}, folder / "robustbench.pt")
-    return folder, {"timm": ours, "torchvision": resnet, "robustbench": trained_models["cifar_vgg_small"]}
+    return folder, {"timm": ours, "torchvision": resnet, "robustbench": module_models["cifar_vgg_small"]}
 
 
 def specs(folder):

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from datacentric.cli import main
+from datacentric.core.errors import DatacentricError
 from datacentric.data.export import MARKER
 from datacentric.data.store import Store
 from datacentric.models.saved import load_model
@@ -104,16 +105,38 @@ def test_an_unwritable_output_is_one_line(tmp_path, data_dir, prepared):
                               check=False), "Not a directory")
 
 
-def test_a_full_disk_is_one_line_and_leaves_no_temporaries(tmp_path, data_dir, prepared, monkeypatch, capsys):
+@pytest.mark.parametrize("failure", [OSError(errno.ENOSPC, "No space left on device"),
+                                     RuntimeError("Can't write data (file write failed)")], ids=["OSError", "h5py"])
+def test_a_full_disk_during_a_shard_write_is_one_line_and_leaves_no_temporaries(tmp_path, data_dir, prepared,
+                                                                                monkeypatch, capsys, failure):
     def full(self, h5, shard_id, samples):  # the shard's HDF5 file is open when the disk fills
-        raise OSError(errno.ENOSPC, "No space left on device")
+        raise failure
 
     monkeypatch.setattr(Store, "_fill_shard", full)
     out = tmp_path / "noisy"
     code = main(["corrupt", "--input", str(prepared / "clean"), "--out", str(out), "--workers", "1"])
     stderr = capsys.readouterr().err
-    assert code == 2 and stderr.startswith("error: No space left on device") and len(stderr.splitlines()) == 1
+    assert code == 2 and stderr.startswith(f"error: cannot write {out / 'shard-00000.h5'}"), stderr
+    assert len(stderr.splitlines()) == 1
     assert not list(out.glob(".*tmp*")) and Store(out, require_complete=False).shard_ids == []
+
+
+@pytest.mark.parametrize("failure", [OSError(errno.ENOSPC, "No space left on device"),
+                                     RuntimeError("PytorchStreamWriter failed writing file data/0")],
+                         ids=["OSError", "torch"])
+def test_a_full_disk_during_a_model_write_is_one_line_and_leaves_no_temporaries(tmp_path, data_dir, prepared,
+                                                                                monkeypatch, capsys, failure):
+    def full(value, path, *args, **kwargs):
+        with open(path, "wb") as handle:  # a partial file, as a full disk leaves it
+            handle.write(b"partial")
+        raise failure
+
+    monkeypatch.setattr(torch, "save", full)
+    zoo = tmp_path / "zoo"
+    code = main(["train", str(prepared / "clean"), "--out", str(zoo), *TINY])
+    stderr = capsys.readouterr().err
+    assert code == 2 and stderr.startswith("error: cannot write ") and len(stderr.splitlines()) == 1, stderr
+    assert not list(zoo.rglob(".*tmp*")) and not list(zoo.rglob("model.pt"))
 
 
 BAD = [
@@ -199,7 +222,7 @@ def test_a_failed_checkpoint_write_leaves_no_temporary(tmp_path, cifar4k, monkey
 
     monkeypatch.setattr(trainer.torch, "save", full)
     images, labels = torch.from_numpy(cifar4k[0][:64]), torch.from_numpy(cifar4k[1][:64])
-    with pytest.raises(OSError):
+    with pytest.raises(DatacentricError, match="cannot write .*checkpoint.pt: No space left on device"):
         trainer.train(create("cifar_resnet8", 10), images, labels, TrainConfig(epochs=1, batch_size=32),
                       device=torch.device("cpu"), checkpoint=tmp_path / "checkpoint.pt", progress=False)
     assert list(tmp_path.iterdir()) == []

@@ -48,14 +48,14 @@ def test_every_registered_generator_has_small_settings_here_and_a_methods_sectio
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory, cifar4k, trained_models):
+def setup(tmp_path_factory, cifar4k, module_models):
     folder = tmp_path_factory.mktemp("parts")
     x, y = cifar4k
     index = np.arange(3000, 3000 + COUNT)
     info = StoreInfo("cifar10", "split", tuple(str(i) for i in range(10)), {"part": "any"}, 0)
     write_store(folder / "input", info, Samples.clean(x[index], y[index], index), shard_size=100)
-    write_zoo_dir(folder / "surrogates", {"cifar_vgg_small-s0": trained_models["cifar_vgg_small"],
-                                          "cifar_resnet8-s0": trained_models["cifar_resnet8"]})
+    write_zoo_dir(folder / "surrogates", {"cifar_vgg_small-s0": module_models["cifar_vgg_small"],
+                                          "cifar_resnet8-s0": module_models["cifar_resnet8"]})
     return folder
 
 

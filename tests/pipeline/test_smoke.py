@@ -62,16 +62,27 @@ def test_smoke_pipeline_runs_every_stage(tmp_path, prepared):
     assert timings["total"] == pytest.approx(sum(timings["stages"].values()))
     check_independent_attacker(data, result)
     # an edited pipeline remakes what its edit changed, in place, and keeps the rest
+    # an edited pipeline remakes what its edit changed, in place, and keeps the rest: another attack, and
+    # evaluation ensemble and independent attacker trained longer (the attacked benchmark sets are made again)
+    text = open(os.path.join(REPO, "pipelines", "smoke.toml")).read().replace("iterations = 2", "iterations = 3")
     edited = tmp_path / "smoke.toml"
-    edited.write_text(open(os.path.join(REPO, "pipelines", "smoke.toml")).read().replace("iterations = 2",
-                                                                                       "iterations = 3"))
-    before = Store(run / "parts" / "corrupted").manifest["config_hash"]
+    edited.write_text(text.replace('zoo = "smoke-evaluation"\nrecipe = "cpu"\nepochs = 1',
+                                   'zoo = "smoke-evaluation"\nrecipe = "cpu"\nepochs = 2')
+                      .replace('zoo = "smoke-attacker"\nrecipe = "cpu"\nepochs = 1', 'zoo = "smoke-attacker"\nrecipe = "cpu"\nepochs = 2'))
+    hashes = {name: Store(run / path).manifest["config_hash"]
+              for name, path in (("corrupted", "parts/corrupted"), ("cor", "bench/cor"), ("adv", "bench/adv"),
+                                 ("independent", "bench/adv-independent"))}
+    before_report = (run / "report.json").read_text()
     env = {**os.environ, "DATACENTRIC_DATA": str(data)}
-    again = subprocess.run([sys.executable, "-m", "datacentric", "enhance", str(edited), "--from", "parts", "--until",
-                            "assemble"], capture_output=True, text=True, env=env)
+    again = subprocess.run([sys.executable, "-m", "datacentric", "enhance", str(edited), "--until", "report"],
+                           capture_output=True, text=True, env=env)
     assert again.returncode == 0, again.stderr[-2000:]
     assert Store(run / "parts" / "adversarial").manifest["config"]["settings"]["iterations"] == 3
-    assert Store(run / "parts" / "corrupted").manifest["config_hash"] == before
+    assert Store(run / "parts" / "corrupted").manifest["config_hash"] == hashes["corrupted"]
+    assert Store(run / "bench" / "cor").manifest["config_hash"] == hashes["cor"]  # no attacker: kept
+    for name, path in (("adv", "bench/adv"), ("independent", "bench/adv-independent")):  # other weights: remade
+        assert Store(run / path).manifest["config_hash"] != hashes[name], name
+    assert (run / "report.json").read_text() != before_report
 
 
 def check_independent_attacker(data, first_run):

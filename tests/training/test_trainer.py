@@ -18,6 +18,7 @@ def cifar(cifar4k):
 
 
 def test_a_small_model_learns_cifar_in_two_epochs(cifar):
+    """fp32 (the same arithmetic on every machine); above 35 % (seen over seeds 10 and 20: at least 43.5)."""
     images, labels = cifar
     torch.manual_seed(0)
     model = create("cifar_vgg_small", 10)
