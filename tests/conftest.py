@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,27 @@ def prepared(tmp_path_factory, shared_data) -> Path:
     subprocess.run([sys.executable, "-m", "datacentric", "prepare", "cifar10"], check=True, env=env,
                    capture_output=True)
     return folder
+
+
+def enhance_smoke(data: Path, *args: str, command: tuple[str, ...] = (sys.executable, "-m", "datacentric"),
+                  pipeline: str = "smoke") -> subprocess.CompletedProcess:
+    """`enhance pipelines/<pipeline>.toml` in data directory `data`, as a user runs it (a real process), with one
+    thread per process: torchrun's default, so every smoke run, one process or several ranks, has the same
+    arithmetic and can be compared byte for byte."""
+    env = {**os.environ, "DATACENTRIC_DATA": str(data), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([*command, "enhance", str(REPO / "pipelines" / f"{pipeline}.toml"), *args],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope="session")
+def smoke_run(prepared, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """The smoke pipeline run once, in one process: (its data directory, the finished process). Tests read it, or
+    copy it (`shutil.copytree`) before they change anything."""
+    data = tmp_path_factory.mktemp("smoke") / "data"
+    shutil.copytree(prepared / "prepared", data / "prepared")
+    return data, enhance_smoke(data)
 
 
 @pytest.fixture()

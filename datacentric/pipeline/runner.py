@@ -247,7 +247,7 @@ class Run:
         if not self.sync.leader:
             return
         results = json.loads(self.layout.results.read_text())
-        context = {"pipeline": dataclasses.asdict(self.config), "enhanced_store": str(self.layout.enhanced),
+        context = {"pipeline": dataclasses.asdict(self.config), "enhanced_store": paths.portable(self.layout.enhanced),
                    "parts": [dataclasses.asdict(p) for p in self.parts_list],
                    "bench": json.loads(self.layout.bench_config.read_text()),
                    "mce_baseline": "the clean-trained model of the same architecture"}

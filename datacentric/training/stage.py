@@ -87,7 +87,7 @@ def train_member(job: ZooJob, *, device: torch.device, resume: bool = False, pro
     store, config, member = Store(job.store), job.config, job.member
     folder = Member(job.out_dir / member.name)
     identity = model_identity(store, config, member.arch)
-    record = dict(identity, store=str(job.store), member=member.name)
+    record = dict(identity, store=paths.portable(job.store), member=member.name)  # portable: a moved run matches
     cached = Member(cache_dir() / json_digest(identity)[:20])
     if folder.finished_with(identity):
         return folder.model

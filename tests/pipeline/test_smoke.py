@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -10,17 +11,18 @@ import pytest
 
 from datacentric.data.store import Store
 from datacentric.pipeline.runner import STAGES
+from tests.cli.test_data_commands import run as cli
+from tests.conftest import enhance_smoke
 from tests.helpers import copy_prepared
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+SMOKE = os.path.join(REPO, "pipelines", "smoke.toml")
+
+
 def enhance(data_dir, *args):
-    env = {**os.environ, "DATACENTRIC_DATA": str(data_dir)}
-    result = subprocess.run([sys.executable, "-m", "datacentric", "enhance", os.path.join(REPO, "pipelines", "smoke.toml"),
-                             *args], capture_output=True, text=True, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
+    return enhance_smoke(data_dir, *args)
 
 
 def numbers(data_dir):
@@ -29,9 +31,9 @@ def numbers(data_dir):
             for arch, entry in report["architectures"].items()}
 
 
-def test_smoke_pipeline_runs_every_stage(tmp_path, prepared):
-    data = copy_prepared(prepared, tmp_path)
-    result = enhance(data)
+def test_smoke_pipeline_runs_every_stage(tmp_path, smoke_run):
+    data, result = tmp_path / "data", smoke_run[1]
+    shutil.copytree(smoke_run[0], data)  # this test changes the run: a copy
     for stage in STAGES:
         assert f"stage {stage}" in result.stdout
     for part in ("clean", "adversarial", "corrupted"):  # the ratio shorthand's three parts
@@ -50,13 +52,11 @@ def test_smoke_pipeline_runs_every_stage(tmp_path, prepared):
     ablated = Store(run / "ablation" / "adversarial").load()
     assert set(ablated.kind) == {"clean", "corrupted"} and len(ablated) == len(Store(run / "enhanced"))
     assert (run / "submission" / "data.npy").exists() and (run / "submission" / "label.npy").exists()
-    card = subprocess.run([sys.executable, "-m", "datacentric", "card", str(run / "enhanced"), "--out",
-                           str(tmp_path / "card")], capture_output=True, text=True)
-    assert card.returncode == 0, card.stderr
+    cli(["card", str(run / "enhanced"), "--out", str(tmp_path / "card")], data)  # the rest in this process
     text = (tmp_path / "card" / "card.md").read_text()
     assert "| adversarial | 100 |" in text and "held-out" in text and '"stage": "assemble"' in text
     assert (tmp_path / "card" / "norms.png").stat().st_size > 5000 and (tmp_path / "card" / "examples.png").exists()
-    enhance(data, "--from", "report", "--until", "report")  # a partial re-run keeps the other stages' times
+    cli(["enhance", SMOKE, "--from", "report", "--until", "report"], data)  # a partial re-run keeps the stages' times
     timings = json.loads((run / "timings.json").read_text())
     assert set(timings["stages"]) == set(STAGES)
     assert timings["total"] == pytest.approx(sum(timings["stages"].values()))
@@ -73,10 +73,7 @@ def test_smoke_pipeline_runs_every_stage(tmp_path, prepared):
               for name, path in (("corrupted", "parts/corrupted"), ("cor", "bench/cor"), ("adv", "bench/adv"),
                                  ("independent", "bench/adv-independent"))}
     before_report = (run / "report.json").read_text()
-    env = {**os.environ, "DATACENTRIC_DATA": str(data)}
-    again = subprocess.run([sys.executable, "-m", "datacentric", "enhance", str(edited), "--until", "report"],
-                           capture_output=True, text=True, env=env)
-    assert again.returncode == 0, again.stderr[-2000:]
+    cli(["enhance", str(edited), "--until", "report"], data)
     assert Store(run / "parts" / "adversarial").manifest["config"]["settings"]["iterations"] == 3
     assert Store(run / "parts" / "corrupted").manifest["config_hash"] == hashes["corrupted"]
     assert Store(run / "bench" / "cor").manifest["config_hash"] == hashes["cor"]  # no attacker: kept
@@ -96,7 +93,7 @@ def check_independent_attacker(data, first_run):
     assert "Independent attacker: cifar_resnet8-s300" in (run / "report.md").read_text()
     reserve = Store(run / "reserve").load().source_index
     assert len(reserve) == 200 and not np.intersect1d(reserve, Store(run / "subset" / "clean").load().source_index).size
-    second = enhance(data, "--seed", "1", "--until", "surrogates")
+    second = cli(["enhance", SMOKE, "--seed", "1", "--until", "surrogates"], data)
     assert "cifar_resnet8-s300 epoch" not in second.stdout + second.stderr  # copied from the model cache
     other = data / "runs" / "smoke-seed1"
     assert not np.intersect1d(reserve, Store(other / "subset" / "clean").load().source_index).size
@@ -105,9 +102,8 @@ def check_independent_attacker(data, first_run):
     assert weights[0] == weights[1]
 
 
-def test_a_run_interrupted_in_the_parts_stage_ends_with_the_same_report(tmp_path, prepared):
-    whole = copy_prepared(prepared, tmp_path / "whole")
-    enhance(whole)
+def test_a_run_interrupted_in_the_parts_stage_ends_with_the_same_report(tmp_path, prepared, smoke_run):
+    whole = smoke_run[0]
     broken = copy_prepared(prepared, tmp_path / "broken")
     enhance(broken, "--until", "parts")
     attack_store = broken / "runs" / "smoke" / "parts" / "adversarial"
