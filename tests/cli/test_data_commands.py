@@ -96,7 +96,7 @@ def test_prepare_whole_cifar10_archive_and_split_0_1_4(data_dir, prepared):
 ])
 def test_bad_input_is_one_error_line(tmp_path, data_dir, args, pattern):
     # the first case as a real process (its exit code, and no import-time warning on stderr); the rest in-process
-    result = run([a.format(tmp=tmp_path) for a in args], data_dir, check=False, process=args[1] == "imagenet-9000",
+    result = run([a.format(tmp=tmp_path) for a in args], data_dir, check=False, process=args[:2] == ["prepare", "imagenet-9000"],
                  DATACENTRIC_CIFAR10_ARCHIVE="")
     assert_one_line_error(result, pattern)
 

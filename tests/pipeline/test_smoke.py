@@ -139,3 +139,17 @@ def test_method_pipelines_run_end_to_end(tmp_path, prepared, pipeline):
     else:
         assert set(enhanced.kind) == {"clean", "adversarial_noise"}
         assert (run / "parts" / "ant" / "noise_generator.pt").exists()
+
+
+def test_damaged_reserve_and_benchmark_shards_are_made_again_by_the_next_run(tmp_path, smoke_run):
+    data = tmp_path / "data"
+    shutil.copytree(smoke_run[0], data)
+    run = data / "runs" / "smoke"
+    shards = [run / "reserve" / "shard-00000.h5", run / "bench" / "adv-independent" / "shard-00000.h5"]
+    good = [shard.read_bytes() for shard in shards]
+    for shard, content in zip(shards, good):
+        shard.write_bytes(content[:-100] + bytes(100))
+    result = cli(["enhance", SMOKE, "--from", "split", "--until", "benchmark"], data)
+    assert result.stderr.count("regenerating") >= 2
+    assert shards[0].read_bytes() == good[0]  # the reserve: the same images again
+    Store(run / "bench" / "adv-independent").verify()  # attacked again: every shard matches its checksum
