@@ -153,3 +153,17 @@ def test_damaged_reserve_and_benchmark_shards_are_made_again_by_the_next_run(tmp
     assert result.stderr.count("regenerating") >= 2
     assert shards[0].read_bytes() == good[0]  # the reserve: the same images again
     Store(run / "bench" / "adv-independent").verify()  # attacked again: every shard matches its checksum
+
+
+def test_a_forged_export_marker_in_a_run_deletes_nothing(tmp_path, smoke_run):
+    """The runner exports with --overwrite into its own submission folder: a marker there naming files elsewhere
+    is refused like any other, and nothing is removed."""
+    data = tmp_path / "data"
+    shutil.copytree(smoke_run[0], data)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    marker = data / "runs" / "smoke" / "submission" / ".datacentric-export"
+    marker.write_text(json.dumps({"files": {"../../../../victim.txt": "0" * 64}}))
+    result = cli(["enhance", SMOKE, "--from", "export"], data, check=False)
+    assert result.returncode == 2 and "nothing was replaced" in result.stderr
+    assert victim.read_text() == "keep" and (data / "runs" / "smoke" / "submission" / "data.npy").exists()
