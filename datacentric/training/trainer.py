@@ -24,7 +24,7 @@ from datacentric.core.progress import bar
 from datacentric.models.predict import accuracy
 from datacentric.training.augment import crop_flip, draw_augmentation
 from datacentric.training.config import TrainConfig
-from datacentric.training.methods import StepRandom, create_method
+from datacentric.training.methods import StepRandom, TrainingMethod, create_method
 
 CHECKPOINT_FORMAT = "datacentric-checkpoint/1"
 
@@ -55,7 +55,7 @@ class Loop:
     config: TrainConfig
     device: torch.device
     optimizer: torch.optim.Optimizer
-    method: object
+    method: TrainingMethod
     autocast: bool
     memory_format: torch.memory_format
 

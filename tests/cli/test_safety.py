@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from datacentric.core.errors import DatacentricError
 from datacentric.core.io import exclusive, sha256_file
 from datacentric.core.tomlconfig import pipelines_dir
 from datacentric.data.stages import dataset_name
@@ -87,7 +88,7 @@ def test_an_architecture_named_in_a_checkpoint_never_reaches_a_hub(tmp_path):
     path = tmp_path / "model.pt"
     torch.save({"arch": "hf-hub:timm/resnet18.a1_in1k", "state_dict": create("cifar_resnet8", 10).state_dict()},
                path)
-    with pytest.raises(Exception, match="not a model name"):
+    with pytest.raises(DatacentricError, match="not a model name"):
         load_external(str(path))
 
 
@@ -260,5 +261,5 @@ def test_bad_sources_are_one_line(tmp_path, data_dir, make, message):
 def test_an_unknown_torchvision_builder_is_one_line(tmp_path):
     path = tmp_path / "weights.pt"
     save_model(path, create("cifar_resnet8", 10), arch="cifar_resnet8", num_classes=10, in_chans=3, meta={})
-    with pytest.raises(Exception, match="torchvision has no model 'get_model'"):
+    with pytest.raises(DatacentricError, match="torchvision has no model 'get_model'"):
         load_external(f"{path},arch=torchvision.get_model")
