@@ -19,6 +19,7 @@ from torch import nn
 from datacentric.attacks.transforms import diversity_theta, gaussian_kernel, input_diversity, smooth_gradient
 from datacentric.core.device import gpu_autocast
 from datacentric.core.randomness import Stream, _mix, randint, sample_keys, uniform_field
+from datacentric.models.predict import eval_mode
 
 LINF, L2 = 0, 1
 PAPER_LINF_STEP, PAPER_L2_STEP = 2 / 255, 0.025  # the published steps, sized for 300 iterations
@@ -252,7 +253,8 @@ def perturb(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, keys: 
         >>> delta = perturb(model, x, y, sample_keys(0, torch.arange(4)), torch.full((4,), LINF),
         ...                 AttackConfig(iterations=10, combine="linf"))
     """
-    return IterativeAttack(model, config)(images, labels, keys, norms, targets=targets, row_linf_eps=row_linf_eps)
+    with eval_mode(model):  # BatchNorm's running statistics: an attack must neither see nor move batch statistics
+        return IterativeAttack(model, config)(images, labels, keys, norms, targets=targets, row_linf_eps=row_linf_eps)
 
 
 def num_classes(model: nn.Module, images: torch.Tensor) -> int:

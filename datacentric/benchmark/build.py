@@ -15,23 +15,27 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from datacentric.attacks.autoattack import require_autoattack
 from datacentric.attacks.evaluation import CW_ITERATIONS, CW_SEARCH_STEPS, NAMED, run_named
+from datacentric.benchmark import cifar10c
 from datacentric.core.errors import DatacentricError
 from datacentric.core.io import write_json_atomic
 from datacentric.core.paths import portable
 from datacentric.corruptions.apply import SuiteRunner
-from datacentric.corruptions.suites import get_suite
+from datacentric.corruptions.suites import IMAGECORRUPTIONS, get_suite
 from datacentric.data.samples import Samples, distances
 from datacentric.data.split import stratified_order
 from datacentric.data.store import DEFAULT_SHARD_SIZE, Store, StoreInfo, write_store
 from datacentric.models.ensemble import Ensemble
-from datacentric.models.external import describe_external, load_external
+from datacentric.models.loading import describe, load_any
 from datacentric.models.predict import predict
 from datacentric.models.saved import load_ensemble, member_identities, training_images, zoo_identity
 
 BENCH_SETS = ("ori", "adv", "cor")
 INDEPENDENT = "adv-independent"  # P_adv from the independent attacker (the headline), when the pipeline has one
 EXTERNAL = "adv-external"  # P_adv from external attackers (`evaluation_models`), when the config names any
+LIBRARY = "cor-imagecorruptions"  # the imagecorruptions library's corruptions, reported apart from P_cor
+CIFAR10C_SET = "cifar10c"  # the released CIFAR-10-C arrays, when the config names their folder
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,11 @@ class BenchConfig:
     evaluation_models: tuple[str, ...] = ()  # external attackers (models/external.py specs): a second P_adv
     cw_iterations: int = CW_ITERATIONS  # cw_l2's Adam steps per binary-search step (CPU-sized; a GPU affords more)
     cw_search_steps: int = CW_SEARCH_STEPS  # cw_l2's binary-search steps over the constant c
+    imagecorruptions_per_cell: int = 0  # images per (corruption, severity) of the imagecorruptions library's set; 0: none
+    autoattack_count: int = 0  # P_ori images each model meets AutoAttack on (standard, white-box); 0: none
+    autoattack_eps: float = 8 / 255  # its L∞ budget (RobustBench's CIFAR-10 L∞ threat model)
+    cifar10c_dir: str = ""  # a folder of the released CIFAR-10-C arrays (<corruption>.npy, labels.npy); "": none
+    cifar10c_count: int = 1000  # test images per (corruption, severity) taken from them (10000: all)
 
     def __post_init__(self):
         object.__setattr__(self, "attacks", tuple(self.attacks))
@@ -60,6 +69,15 @@ class BenchConfig:
         missing = [spec for spec in self.evaluation_models if not Path(spec.split(",")[0]).is_file()]
         if missing:
             raise ValueError(f"evaluation model {missing[0].split(',')[0]} does not exist")
+        if min(self.imagecorruptions_per_cell, self.autoattack_count) < 0 or self.autoattack_count > self.clean_count:
+            raise ValueError("imagecorruptions_per_cell ≥ 0 and 0 ≤ autoattack_count ≤ clean_count are required "
+                             "(AutoAttack runs on P_ori's first images)")
+        if self.autoattack_count:
+            require_autoattack()
+        if not 0 < self.autoattack_eps <= 1 or not 1 <= self.cifar10c_count <= 10000:
+            raise ValueError("autoattack_eps lies in (0, 1] ([0, 1] pixel units) and cifar10c_count in 1..10000")
+        if self.cifar10c_dir:
+            cifar10c.check_folder(Path(self.cifar10c_dir))
         if self.cw_iterations < 1 or self.cw_search_steps < 1:
             raise ValueError("cw_iterations and cw_search_steps must be at least 1")
         unknown = [a for a in self.attacks if a not in NAMED and a != "cw_l2"]
@@ -75,13 +93,15 @@ class BenchConfig:
 
 
 def check_size(config: BenchConfig, test_store: Path) -> int:
-    """The test images the benchmark takes (P_ori + P_adv + P_cor), or one error line when the split is smaller:
-    a pipeline checks this right after `prepare`, before any work that would be lost."""
-    needed = config.clean_count + config.adv_count + _cells(config) * config.cor_per_cell
+    """The test images the benchmark takes (P_ori + P_adv + P_cor + the imagecorruptions set), or one error line
+    when the split is smaller: a pipeline checks this right after `prepare`, before any work that would be lost."""
+    library = len(IMAGECORRUPTIONS.entries) * len(config.severities) * config.imagecorruptions_per_cell
+    needed = config.clean_count + config.adv_count + _cells(config) * config.cor_per_cell + library
     available = len(Store(test_store))
     if needed > available:
         raise DatacentricError(f"the benchmark needs {needed} test images (clean_count + adv_count + "
-                               f"{_cells(config)} corruption cells × cor_per_cell), {test_store} has {available}")
+                               f"{_cells(config)} corruption cells × cor_per_cell + {library} for the imagecorruptions "
+                               f"set), {test_store} has {available}")
     return needed
 
 
@@ -148,9 +168,26 @@ def build(test_store: Path, out_dir: Path, evaluation: Path, config: BenchConfig
     adv_part = samples.select(order[config.clean_count : config.clean_count + config.adv_count])
     if not _complete(out_dir / "adv", info("adv")):
         write("adv", info("adv"), _attacked(adv_part, ensemble, config, device))
-    cor_part = samples.select(order[config.clean_count + config.adv_count : needed])
+    cor_end = config.clean_count + config.adv_count + _cells(config) * config.cor_per_cell
+    cor_part = samples.select(order[config.clean_count + config.adv_count : cor_end])
     if not _complete(out_dir / "cor", info("cor")):
-        write("cor", info("cor"), _corrupted(cor_part, config))
+        write("cor", info("cor"), _corrupted(cor_part, config.suites, config))
+    made = list(BENCH_SETS)
+    if config.imagecorruptions_per_cell:  # the library's corruptions, on images of their own
+        library_part = samples.select(order[cor_end:needed])
+        library_info = StoreInfo(source.manifest["dataset"], f"benchmark-{LIBRARY}", tuple(source.class_names),
+                                 made_from, config.seed)
+        if not _complete(out_dir / LIBRARY, library_info):
+            write(LIBRARY, library_info, _corrupted(library_part, (IMAGECORRUPTIONS.name,), config,
+                                                    per_cell=config.imagecorruptions_per_cell))
+        made.append(LIBRARY)
+    if config.cifar10c_dir:  # the released arrays: the same test images at every corruption and severity
+        released = cifar10c.read(Path(config.cifar10c_dir), config.cifar10c_count, samples, seed=config.seed)
+        released_info = StoreInfo(source.manifest["dataset"], f"benchmark-{CIFAR10C_SET}", tuple(source.class_names),
+                                  {**made_from, "arrays": cifar10c.digest(released)}, config.seed)
+        if not _complete(out_dir / CIFAR10C_SET, released_info):
+            write(CIFAR10C_SET, released_info, released)
+        made.append(CIFAR10C_SET)
     if attacker is not None:  # the same images, attacked the same ways by the independent attacker
         independent, attacker_members = load_ensemble(attacker, device)
         for member, model in zip(attacker_members, independent.models):  # how well trained: P_ori accuracy
@@ -162,14 +199,14 @@ def build(test_store: Path, out_dir: Path, evaluation: Path, config: BenchConfig
         manifest["attacker"] = attacker_members
     if config.evaluation_models:  # the same images, attacked the same ways by the external models
 
-        external = {**made_from, "external": [describe_external(spec) for spec in config.evaluation_models]}
+        external = {**made_from, "external": [describe(spec) for spec in config.evaluation_models]}
         external_info = StoreInfo(source.manifest["dataset"], "benchmark-adv-external", tuple(source.class_names),
                                   external, config.seed)
         if not _complete(out_dir / EXTERNAL, external_info):
-            attackers = Ensemble([load_external(spec, device) for spec in config.evaluation_models])
+            attackers = Ensemble([load_any(spec, device) for spec in config.evaluation_models])
             write(EXTERNAL, external_info, _attacked(adv_part, attackers, config, device))
         manifest["external"] = external["external"]
-    made = BENCH_SETS + ((INDEPENDENT,) if attacker is not None else ()) + ((EXTERNAL,) if config.evaluation_models else ())
+    made += ([INDEPENDENT] if attacker is not None else []) + ([EXTERNAL] if config.evaluation_models else [])
     manifest["counts"] = {name: len(Store(out_dir / name)) for name in made}
     write_json_atomic(out_dir / "bench.json", manifest)
     return manifest
@@ -209,20 +246,21 @@ def _attacked(part: Samples, ensemble, config: BenchConfig, device: torch.device
                    np.zeros(len(part), np.int8), l2, linf)
 
 
-def _corrupted(part: Samples, config: BenchConfig) -> Samples:
-    """`cor_per_cell` distinct images for every (corruption, severity) of the suites."""
+def _corrupted(part: Samples, suites: tuple[str, ...], config: BenchConfig, *, per_cell: int | None = None) -> Samples:
+    """`per_cell` (default `cor_per_cell`) distinct images for every (corruption, severity) of the suites."""
+    per_cell = per_cell or config.cor_per_cell
     names, severities = [], []
-    for suite_name in config.suites:
+    for suite_name in suites:
         for entry in get_suite(suite_name).entries:
             for severity in config.severities:
-                names += [entry.name] * config.cor_per_cell
-                severities += [severity] * config.cor_per_cell
+                names += [entry.name] * per_cell
+                severities += [severity] * per_cell
     names, severities = np.array(names), np.array(severities, np.int8)
     images = np.empty_like(part.images)
     offset = 0
-    for suite_name in config.suites:
+    for suite_name in suites:
         runner = SuiteRunner(get_suite(suite_name))
-        size = len(get_suite(suite_name).entries) * len(config.severities) * config.cor_per_cell
+        size = len(get_suite(suite_name).entries) * len(config.severities) * per_cell
         rows = slice(offset, offset + size)
         images[rows] = runner.corrupt_assigned(part.images[rows], part.source_index[rows], names[rows],
                                                severities[rows], config.seed)

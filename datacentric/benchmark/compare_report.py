@@ -16,12 +16,16 @@ STANDARD = "standard"  # the arm every other is measured against (mCE, ΔR)
 COLUMNS = (("clean", "clean"), ("adv", "P_adv"), ("adv_evaluation", "P_adv ens."), ("cor", "P_cor"),
            ("cor_seen", "seen"), ("cor_unseen", "unseen"), ("R", "R"), ("R_evaluation", "R ens."),
            ("ratio_adv", "A_adv/A_clean"), ("ratio_cor", "A_cor/A_clean"), ("mce", "mCE"),
-           ("fgsm", "FGSM"), ("pgd", "PGD-20"))
+           ("fgsm", "FGSM"), ("pgd", "PGD-20"), ("autoattack", "AutoAttack"), ("imagecorruptions", "imagecorr."),
+           ("cifar10c", "CIFAR-10-C"), ("cifar10c_mce", "C10-C mCE"))
 NOTE = ("P_adv and R are the independent attacker's (black-box transfer from models trained on images no subset "
         "holds); 'ens.' is the evaluation ensemble, trained like the surrogates. Seen corruptions are types an arm "
         "trains on; unseen ones are not, so only 'unseen' measures corruption robustness beyond the training data. "
         "A_phi/A_clean is paper 000's robustness score (eq. 7), mCE paper 003's (against `standard`), FGSM and PGD-20 "
-        "white-box accuracy at L∞ 8/255 on 500 clean test images (paper 002's table). Cost: wall seconds on this "
+        "white-box accuracy at L∞ 8/255 on 500 clean test images (paper 002's table), AutoAttack the standard version's "
+        "white-box accuracy (Croce & Hein; RobustBench's protocol) on the benchmark's stated number of clean test "
+        "images; imagecorr. is the imagecorruptions library's set (ImageNet-C code and severities), CIFAR-10-C the "
+        "released arrays (mean over 15 corruptions × 5 severities) where the benchmark names them. Cost: wall seconds on this "
         "machine to make the arm's data (its parts, and the surrogates where a part attacks them) and to train the "
         "zoo on it; image passes count forward and backward passes of training.")
 

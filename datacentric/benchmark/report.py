@@ -23,6 +23,12 @@ HEADLINE = {"independent": "the independent attacker (models trained on training
 
 
 CORRUPTION_ROWS = (("cor_seen", "ACC(P_cor), seen corruptions"), ("cor_unseen", "ACC(P_cor), unseen corruptions"))
+# the field's protocols and the independent corruption sets, where the benchmark has them (not part of R)
+WHITEBOX_ROWS = (("autoattack", "ACC AutoAttack (white-box)"),)
+OTHER_SET_ROWS = (("imagecorruptions", "ACC imagecorruptions (library)"),
+                  ("imagecorruptions_seen", "ACC imagecorruptions, seen types"),
+                  ("imagecorruptions_unseen", "ACC imagecorruptions, unseen types"),
+                  ("cifar10c", "ACC CIFAR-10-C (released arrays)"), ("cifar10c_mce", "mCE CIFAR-10-C"))
 NOTES = {  # one plain sentence under each table: what it measures, and what it does not
     "baseline": "Trained on the clean subset only: the reference for the other tables. P_adv is black-box transfer "
                 "from the attackers named above, so it does not measure white-box robustness (see the details "
@@ -40,7 +46,8 @@ def rows_of(entries: list[dict]) -> tuple:
     headline = {e.get("adv_source", "evaluation") for e in entries}
     second = tuple(row for row in SOURCE_ROWS if all(row[0] in e for e in entries)
                    and not any(source in row[0] for source in headline))
-    return ROWS + CORRUPTION_ROWS + second
+    present = lambda rows: tuple(row for row in rows if all(row[0] in e for e in entries))  # noqa: E731
+    return ROWS[:2] + present(WHITEBOX_ROWS) + ROWS[2:] + CORRUPTION_ROWS + present(OTHER_SET_ROWS) + second
 TRAINED_SETS = ("baseline", "enhanced")
 ABLATED = "without-"  # results key prefix: the zoo trained on the enhanced set with that part left clean
 ATTACK_ORDER = ("cw_l2", "mi_fgsm_8", "pgd_linf", "mi_fgsm_16")  # roughly weakest to strongest transfer
@@ -93,7 +100,21 @@ def markdown(report: dict) -> str:
     lines = ["# Robustness report", "",
              "Accuracies in percent on the benchmark's P_ori (clean), P_adv (black-box transfer attacks from "
              f"{HEADLINE[source]}) and P_cor (corruptions, severities 1–5); R is their mean (paper 004, eq. 7).", ""]
-    attackers = report.get("context", {}).get("bench", {}).get("attacker", [])
+    bench = report.get("context", {}).get("bench", {})
+    config = bench.get("config", {})
+    if config.get("autoattack_count"):
+        lines += [f"AutoAttack: the standard version (APGD-CE, APGD-T, FAB-T, Square; Croce & Hein 2020, RobustBench's "
+                  f"protocol), white-box on each model, L∞ {config['autoattack_eps'] * 255:.0f}/255, on the first "
+                  f"{config['autoattack_count']} P_ori images: beside the transfer P_adv, it shows what the model "
+                  "withstands when the attacker has its gradients.", ""]
+    if config.get("imagecorruptions_per_cell"):
+        lines += ["imagecorruptions: the library's own code at ImageNet-C severities 1–5 (harsher than CIFAR-10-C's at "
+                  f"32 px), {config['imagecorruptions_per_cell']} images per corruption and severity; a type is seen "
+                  "when the enhanced set contains a corruption of that type (made by this package's code).", ""]
+    if config.get("cifar10c_dir"):
+        lines += [f"CIFAR-10-C: the released arrays, {config['cifar10c_count']} test images at each of 15 corruptions "
+                  "× 5 severities (RobustBench's mean); mCE against the baseline model of the same architecture.", ""]
+    attackers = bench.get("attacker", [])
     if attackers:
         lines += ["Independent attacker: " + ", ".join(f"{m['name']} ({m['clean_accuracy']:.1f} % on P_ori)"
                                                     for m in attackers) + ".", ""]

@@ -11,14 +11,15 @@ import torch
 from torch import nn
 
 from datacentric import __version__
+from datacentric.attacks.autoattack import autoattack_accuracy
 from datacentric.attacks.evaluation import run_named
 from datacentric.benchmark import metrics
-from datacentric.benchmark.build import EXTERNAL, INDEPENDENT
+from datacentric.benchmark.build import CIFAR10C_SET, EXTERNAL, INDEPENDENT, LIBRARY
 from datacentric.core.device import inference_bf16
 from datacentric.core.errors import DatacentricError
 from datacentric.core.io import json_digest, sha256_file, write_json_atomic
 from datacentric.core.progress import bar
-from datacentric.corruptions.suites import get_suite, load_suite
+from datacentric.corruptions.suites import IMAGECORRUPTIONS, get_suite, load_suite
 from datacentric.data.samples import Samples
 from datacentric.data.store import Store
 from datacentric.models.predict import predict
@@ -29,12 +30,13 @@ WHITEBOX_COUNT = 500  # P_ori images attacked white-box (PGD-20 and FGSM at 8/25
 
 def suite_functions(training_suite: str) -> set[str]:
     """The corruption functions a training suite applies."""
-    return {entry.function for entry in load_suite(training_suite).entries}
+    return {entry.corruption_type for entry in load_suite(training_suite).entries}
 
 
-def seen_in_training(bench_config: dict, seen: set[str]) -> dict[str, bool]:
-    """Evaluation corruption name → whether the training set applies the same corruption function."""
-    return {entry.name: entry.function in seen for name in bench_config["suites"] for entry in get_suite(name).entries}
+def seen_in_training(suites, seen: set[str]) -> dict[str, bool]:
+    """Evaluation corruption name (of the named suites) → whether the training set applies the same corruption
+    type (`seen`: `suite_functions` of the training suite)."""
+    return {entry.name: entry.corruption_type in seen for name in suites for entry in get_suite(name).entries}
 
 
 @dataclass(frozen=True)
@@ -93,14 +95,25 @@ def evaluate(model: nn.Module, bench: Bench, device: torch.device, *, whitebox_c
     result["per_attack"] = result[f"per_attack_{result['adv_source']}"]
     result["per_corruption"] = metrics.grouped_accuracy(predictions["cor"], cor.labels, cor.corruption)
     result["per_severity"] = metrics.grouped_accuracy(predictions["cor"], cor.labels, cor.severity.astype(str))
-    result["per_corruption_severity"] = {
-        name: metrics.grouped_accuracy(predictions["cor"][cor.corruption == name], cor.labels[cor.corruption == name],
-                                       cor.severity[cor.corruption == name].astype(str))
-        for name in np.unique(cor.corruption)}
-    seen = seen_in_training(bench.config, seen)
+    result["per_corruption_severity"] = _per_corruption_severity(predictions["cor"], cor)
+    seen_functions, seen = seen, seen_in_training(bench.config["suites"], seen)
     seen_mask = np.array([seen[name] for name in cor.corruption])
     result["cor_seen"] = metrics.accuracy(predictions["cor"][seen_mask], cor.labels[seen_mask])
     result["cor_unseen"] = metrics.accuracy(predictions["cor"][~seen_mask], cor.labels[~seen_mask])
+    if LIBRARY in sets:  # the imagecorruptions library's set, apart from P_cor
+        library, seen_types = sets[LIBRARY], seen_in_training((IMAGECORRUPTIONS.name,), frozenset(seen_functions))
+        predicted = predict(model, torch.from_numpy(library.images), device=device).numpy()
+        mask = np.array([seen_types[name] for name in library.corruption], dtype=bool)
+        result["imagecorruptions"] = metrics.accuracy(predicted, library.labels)
+        result["imagecorruptions_seen"] = metrics.accuracy(predicted[mask], library.labels[mask])
+        result["imagecorruptions_unseen"] = metrics.accuracy(predicted[~mask], library.labels[~mask])
+        result["per_corruption_imagecorruptions"] = metrics.grouped_accuracy(predicted, library.labels,
+                                                                             library.corruption)
+    if CIFAR10C_SET in sets:  # the released arrays: RobustBench's mean over 15 corruptions × 5 severities
+        released = sets[CIFAR10C_SET]
+        predicted = predict(model, torch.from_numpy(released.images), device=device).numpy()
+        result["cifar10c"] = metrics.accuracy(predicted, released.labels)
+        result["cifar10c_per_corruption_severity"] = _per_corruption_severity(predicted, released)
     count = min(whitebox_count, len(ori))
     result["whitebox"] = {}
     for attack in ("pgd_linf", "fgsm"):
@@ -108,6 +121,14 @@ def evaluate(model: nn.Module, bench: Bench, device: torch.device, *, whitebox_c
                                 seed=seed, device=device)
         result["whitebox"][attack] = metrics.accuracy(
             predict(model, torch.from_numpy(adversarial), device=device).numpy(), ori.labels[:count])
+    autoattack_count = min(bench.config.get("autoattack_count", 0), len(ori))
+    if autoattack_count:  # the field's white-box protocol, on P_ori's first images
+        result["autoattack_run"] = autoattack_accuracy(model, ori.images[:autoattack_count],
+                                                       ori.labels[:autoattack_count],
+                                                       eps=bench.config["autoattack_eps"], seed=seed, device=device)
+        result["autoattack"] = result["autoattack_run"]["accuracy"]
+        result["autoattack_clean"] = metrics.accuracy(predictions["ori"][:autoattack_count],
+                                                      ori.labels[:autoattack_count])
     perturbations = {**{f"attack:{k}": v for k, v in result["per_attack"].items()},
                      **{f"whitebox:{k}": v for k, v in result["whitebox"].items()},
                      **{f"corruption:{k}": v for k, v in result["per_corruption"].items()}}
@@ -115,12 +136,24 @@ def evaluate(model: nn.Module, bench: Bench, device: torch.device, *, whitebox_c
     return result
 
 
-def add_corruption_errors(result: dict, baseline: dict) -> None:
-    """CE per corruption and mCE of `result` against `baseline` (both from `evaluate`)."""
-    def errors(r: dict) -> dict[str, dict[int, float]]:
-        return {c: {int(s): 100 - a for s, a in sev.items()} for c, sev in r["per_corruption_severity"].items()}
+def _per_corruption_severity(predicted: np.ndarray, samples: Samples) -> dict[str, dict[str, float]]:
+    return {name: metrics.grouped_accuracy(predicted[samples.corruption == name], samples.labels[samples.corruption == name],
+                                           samples.severity[samples.corruption == name].astype(str))
+            for name in np.unique(samples.corruption)}
 
-    result["ce"], result["mce"] = metrics.corruption_errors(errors(result), errors(baseline))
+
+def add_corruption_errors(result: dict, baseline: dict) -> None:
+    """CE per corruption and mCE of `result` against `baseline` (both from `evaluate`), on P_cor and, where the
+    benchmark has them, on the released CIFAR-10-C arrays (`cifar10c_ce`, `cifar10c_mce`)."""
+    def errors(r: dict, key: str) -> dict[str, dict[int, float]]:
+        return {c: {int(s): 100 - a for s, a in sev.items()} for c, sev in r[key].items()}
+
+    result["ce"], result["mce"] = metrics.corruption_errors(errors(result, "per_corruption_severity"),
+                                                            errors(baseline, "per_corruption_severity"))
+    if "cifar10c_per_corruption_severity" in result and "cifar10c_per_corruption_severity" in baseline:
+        key = "cifar10c_per_corruption_severity"
+        result["cifar10c_ce"], result["cifar10c_mce"] = metrics.corruption_errors(errors(result, key),
+                                                                                  errors(baseline, key))
 
 
 def evaluation_key(bench: str, weights: Path, seen: set[str], seed: int, device: torch.device) -> str:

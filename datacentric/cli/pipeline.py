@@ -19,7 +19,7 @@ from datacentric.core import paths
 from datacentric.core.io import write_json_atomic
 from datacentric.core.tomlconfig import from_dict
 from datacentric.corruptions.suites import DEFAULT_TRAINING_SUITE
-from datacentric.models.saved import load_model
+from datacentric.models.loading import load_any
 from datacentric.parts.registry import list_generators
 from datacentric.pipeline.compare import load_compare
 from datacentric.pipeline.compare import run as run_comparison
@@ -82,6 +82,11 @@ def benchmark_build(
     adv_count: Optional[int] = typer.Option(None, help="P_adv images, split over the attacks."),
     cor_per_cell: Optional[int] = typer.Option(None, help="P_cor images per corruption and severity."),
     test_store: Optional[Path] = typer.Option(None, help="Override the test store."),
+    autoattack_count: Optional[int] = typer.Option(None, help="P_ori images each model meets AutoAttack on "
+                                                   "(standard version; needs the autoattack extra)."),
+    cifar10c_dir: Optional[Path] = typer.Option(None, help="A folder of the released CIFAR-10-C arrays."),
+    imagecorruptions_per_cell: Optional[int] = typer.Option(None, help="Images per corruption and severity of the "
+                                                            "imagecorruptions library's set (0: none)."),
     evaluation_model: List[str] = typer.Option([], help="An external attacker for a second P_adv (repeatable): "
                                                "PATH[,arch=NAME][,mean=R/G/B][,std=R/G/B][,prefix=P] of a timm "
                                                "checkpoint, torchvision state dict or RobustBench-style file."),
@@ -91,7 +96,9 @@ def benchmark_build(
     """Build P_ori, P_adv and P_cor from the test split (cached: a re-run reuses them).
 
     Options left out take `BenchConfig`'s defaults (datacentric/benchmark/build.py)."""
-    given = dict(clean_count=clean_count, adv_count=adv_count, cor_per_cell=cor_per_cell, seed=seed)
+    given = dict(clean_count=clean_count, adv_count=adv_count, cor_per_cell=cor_per_cell, seed=seed,
+                 autoattack_count=autoattack_count, cifar10c_dir=str(cifar10c_dir) if cifar10c_dir else None,
+                 imagecorruptions_per_cell=imagecorruptions_per_cell)
     config = from_dict(BenchConfig, dict({k: v for k, v in given.items() if v is not None},
                                          evaluation_models=tuple(evaluation_model)), "benchmark options")
     target = out or paths.data_dir() / "bench" / dataset
@@ -102,10 +109,12 @@ def benchmark_build(
 
 @benchmark_app.command("run")
 def benchmark_run(
-    models: List[Path] = typer.Argument(..., help="model.pt files."),
+    models: List[str] = typer.Argument(..., help="Model files: model.pt files written by `train`, or checkpoints from "
+                                       "elsewhere as PATH[,arch=NAME][,mean=R/G/B][,std=R/G/B][,prefix=P] "
+                                       "(`datacentric models`)."),
     bench: Path = typer.Option(..., help="A built benchmark directory."),
     out: Path = typer.Option(..., help="Report directory."),
-    baseline: Optional[Path] = typer.Option(None, help="A baseline model for CE and mCE (paper 003, eq. 1)."),
+    baseline: Optional[str] = typer.Option(None, help="A baseline model (file spec) for CE and mCE (paper 003, eq. 1)."),
     training_suite: str = typer.Option(DEFAULT_TRAINING_SUITE, help="The enhanced set's corruption suite: splits P_cor into "
                                        "seen and unseen corruptions."),
     device: str = typer.Option("auto"),
@@ -113,18 +122,22 @@ def benchmark_run(
     """Accuracy on P_ori, P_adv, P_cor, R, per corruption/severity/attack, white-box PGD-20 and FGSM."""
     chosen = devices.resolve(device)
     seen = suite_functions(training_suite)  # an unknown suite fails before any model runs
+    named = [load_any(spec, chosen) for spec in ([baseline] if baseline else []) + list(models)]  # a bad one: no work
     loaded = Bench.load(bench)  # read once for every model
-    base = evaluate(load_model(baseline, chosen)[0], loaded, chosen, seen=seen) if baseline else None
+    base = evaluate(named.pop(0), loaded, chosen, seen=seen) if baseline else None
     results = {}
-    for path in models:
-        result = evaluate(load_model(path, chosen)[0], loaded, chosen, seen=seen)
+    for path, model in zip(models, named):
+        result = evaluate(model, loaded, chosen, seen=seen)
         if base is not None:
             add_corruption_errors(result, base)
         results[str(path)] = result
         others = "".join(f"  adv ({source}) {result[f'adv_{source}']:.2f}" for source in ("evaluation", "external")
                          if f"adv_{source}" in result and source != result["adv_source"])
+        extra = "".join(f"  {label} {result[key]:.2f}" for key, label in (
+            ("autoattack", "AutoAttack"), ("imagecorruptions", "imagecorruptions"), ("cifar10c", "CIFAR-10-C"),
+            ("cifar10c_mce", "CIFAR-10-C mCE")) if key in result)
         typer.echo(f"{path}: clean {result['clean']:.2f}  adv ({result['adv_source']}) {result['adv']:.2f}  "
-                   f"cor {result['cor']:.2f}  R {result['R']:.2f}{others}")
+                   f"cor {result['cor']:.2f}  R {result['R']:.2f}{others}{extra}")
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "results.json", results, sort_keys=False)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from datacentric.core.errors import DatacentricError
-from datacentric.corruptions import blur, digital, geometric, imgaug_ops, noise, weather
+from datacentric.corruptions import blur, digital, geometric, imgaug_ops, library, noise, weather
 from datacentric.corruptions.ops import Apply, on_rgb
 
 REGISTRY: dict[str, Callable[..., Apply]] = {
@@ -45,6 +45,8 @@ REGISTRY: dict[str, Callable[..., Apply]] = {
     "colour_distortion": geometric.colour_distortion,
     "translation": geometric.translation,
     "rotation": imgaug_ops.rotation,
+    # the imagecorruptions library's own code (a second, independent implementation)
+    "imagecorruptions": library.corrupt,
 }
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from datacentric.core.errors import DatacentricError
 from datacentric.core.tomlconfig import read_toml
+from datacentric.corruptions import library
 from datacentric.corruptions.registry import REGISTRY
 
 
@@ -23,6 +24,12 @@ class Entry:
     function: str
     params: dict = field(default_factory=dict)  # training suites
     severities: tuple[dict, ...] = ()  # evaluation suites: params of severity 1, 2, ...
+    same_as: str = ""  # the registry function of the same corruption type, where `function` is another's code
+
+    @property
+    def corruption_type(self) -> str:
+        """What seen/unseen compares: a library's gaussian noise is the same type as ours."""
+        return self.same_as or self.function
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,8 @@ class Suite:
             "name": self.name,
             "kind": self.kind,
             "entries": [
-                {"name": e.name, "function": e.function, "params": e.params, "severities": list(e.severities)}
+                {"name": e.name, "function": e.function, "params": e.params, "severities": list(e.severities),
+                 "same_as": e.same_as}
                 for e in self.entries
             ],
         }
@@ -48,7 +56,7 @@ def suite_from_dict(data: dict) -> Suite:
         kind = data["kind"]
         entries = tuple(
             Entry(e["name"], e.get("function", e["name"]), dict(e.get("params", {})),
-                  tuple(dict(s) for s in e.get("severities", ())))
+                  tuple(dict(s) for s in e.get("severities", ())), str(e.get("same_as", "")))
             for e in data["entries"]
         )
         suite = Suite(data["name"], kind, entries)
@@ -145,9 +153,15 @@ PAPER14_CIFAR10C_LIGHT = Suite("paper14+cifar10c-light", "training", tuple(
     [Entry(f"p14_{e.name}", e.function, e.params) for e in PAPER14.entries]
     + [Entry(f"c10c_{e.name}", e.function, severities=e.severities) for e in CIFAR10C_LIGHT.entries]))
 
+# The imagecorruptions library's corruptions at its own (ImageNet-C) severities: the benchmark's second corruption set.
+IMAGECORRUPTIONS = Suite("imagecorruptions", "evaluation", tuple(
+    Entry(f"ic_{name}", "imagecorruptions", severities=tuple({"corruption": name, "severity": s} for s in range(1, 6)),
+          same_as=library.SAME_AS.get(name, name)) for name in library.CORRUPTIONS))
+
 DEFAULT_TRAINING_SUITE = PAPER14.name  # the corrupted part's suite when a config names none (paper 004's 14)
 
-SUITES = {suite.name: suite for suite in (PAPER14, CIFAR10C, MTLAT4, CIFAR10C_LIGHT, PAPER14_CIFAR10C_LIGHT)}
+SUITES = {suite.name: suite for suite in (PAPER14, CIFAR10C, MTLAT4, CIFAR10C_LIGHT, PAPER14_CIFAR10C_LIGHT,
+                                         IMAGECORRUPTIONS)}
 
 
 def load_suite(name_or_path: str) -> Suite:

@@ -20,6 +20,10 @@ class StoreDataset(torch.utils.data.Dataset):
     in whichever process reads (a handle inherited across fork returns wrong data), and never
     pickled, so the dataset is safe with DataLoader workers.
 
+    Like torchvision's datasets it has `classes` (class names) and `targets` (labels, one per sample), and
+    per sample the store's provenance: `kinds` (the part that made it in an enhanced store: clean,
+    adversarial, corrupted, …), `corruptions` (the corruption or attack name, '' for none) and `severities`.
+
     Example:
         >>> loader = DataLoader(StoreDataset("data/prepared/cifar10/train"), batch_size=128, num_workers=2)
     """
@@ -33,6 +37,7 @@ class StoreDataset(torch.utils.data.Dataset):
         counts = [store.manifest["shards"][str(i)]["count"] for i in store.shard_ids]
         self.offsets = np.cumsum([0] + counts)
         self.num_classes = store.num_classes
+        self.classes = list(store.class_names)
         self.soft_labels = soft_labels
         self.transform = transform
         self._handles: dict[int, h5py.File] = {}
@@ -40,6 +45,25 @@ class StoreDataset(torch.utils.data.Dataset):
 
     def __len__(self) -> int:
         return int(self.offsets[-1])
+
+    def _column(self, name: str) -> np.ndarray:
+        return np.concatenate([self._shard(i)[name][:] for i in range(len(self.paths))])
+
+    @property
+    def targets(self) -> list[int]:
+        return self._column("labels").astype(int).tolist()
+
+    @property
+    def kinds(self) -> np.ndarray:
+        return self._column("kind").astype(str)
+
+    @property
+    def corruptions(self) -> np.ndarray:
+        return self._column("corruption").astype(str)
+
+    @property
+    def severities(self) -> np.ndarray:
+        return self._column("severity")
 
     def _shard(self, shard: int) -> h5py.File:
         if self._pid != os.getpid():

@@ -20,9 +20,9 @@ Example:
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+import safetensors.torch
 import timm
 import torch
 import torchvision
@@ -30,22 +30,9 @@ from torch import nn
 
 import datacentric.models  # noqa: F401  registers the cifar_* models in timm
 from datacentric.core.errors import DatacentricError
-from datacentric.core.io import sha256_file
+from datacentric.models.architectures import LIBRARY_NAME, Normalised
 
 PREFIXES = ("module.", "model.")
-
-
-class Normalised(nn.Module):
-    """(x − mean) / std in front of a model, so it takes [0, 1] images like every model here."""
-
-    def __init__(self, model: nn.Module, mean: list[float], std: list[float]):
-        super().__init__()
-        self.model = model
-        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.model((images - self.mean) / self.std)
 
 
 def parse_spec(spec: str) -> tuple[Path, dict[str, str]]:
@@ -71,32 +58,41 @@ def _channels(text: str | None, spec: str) -> list[float] | None:
     return values
 
 
-ARCH_NAME = re.compile(r"^[A-Za-z0-9_.]+$")  # a registry name: never a hub path (hf-hub:…, org/name) or a URL
-
-
 def create_arch(arch: str, num_classes: int) -> nn.Module:
-    """`torchvision.NAME`, a timm model name, or one of ours (`cifar_*`, registered in timm); built offline, with
-    no pretrained weights (an architecture named in a file must not make anything reach the network)."""
-    if not isinstance(arch, str) or not ARCH_NAME.match(arch):
+    """A checkpoint's architecture, built offline with no pretrained weights (an architecture named in a file must
+    not make anything reach the network): an architecture spec (models/architectures.py), a bare timm name, or
+    `torchvision.NAME` (the older form of `torchvision:NAME`). The network takes what its weights were trained on
+    (`mean=`/`std=` add a normalisation in front)."""
+    if not isinstance(arch, str) or not LIBRARY_NAME.match(arch.split(":", 1)[-1]) or "," in arch:
         raise DatacentricError(f"architecture {arch!r} is not a model name (letters, digits, '_' and '.'; no hub "
                                "paths)")
-    if arch.startswith("torchvision."):
-        name = arch.split(".", 1)[1]
+    if arch.startswith("torchvision.") or arch.startswith("torchvision:"):
+        name = arch[len("torchvision."):]
         if name not in torchvision.models.list_models():
             raise DatacentricError(f"torchvision has no model '{name}'")
         return torchvision.models.get_model(name, weights=None, num_classes=num_classes)
-    if arch not in timm.list_models():
-        raise DatacentricError(f"unknown architecture '{arch}' (a timm name, cifar_*, or torchvision.NAME)")
-    return timm.create_model(arch, num_classes=num_classes, pretrained=False)
+    name = arch.removeprefix("timm:")
+    if name not in timm.list_models():
+        raise DatacentricError(f"unknown architecture '{arch}' (a timm name, cifar_*, or torchvision:NAME)")
+    return timm.create_model(name, num_classes=num_classes, pretrained=False)
+
+
+def read_weights(path: Path) -> dict:
+    """A checkpoint's top-level dict, read without running code: safetensors, or torch.load with weights_only
+    (a pickle that would call anything but tensor constructors is refused, and its payload never runs)."""
+    try:
+        if path.suffix == ".safetensors":
+            return safetensors.torch.load_file(str(path))
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for a bad or unsafe file
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DatacentricError(f"cannot load model {path}: {first}") from None
 
 
 def load_external(spec: str, device: torch.device | str = "cpu") -> nn.Module:
     """The model of a spec (module docstring), in eval mode on `device`, taking [0, 1] images."""
     path, options = parse_spec(spec)
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for a bad file
-        raise DatacentricError(f"cannot load evaluation model {path}: {str(error).splitlines()[0]}") from None
+    saved = read_weights(path)
     if not isinstance(saved, dict):
         raise DatacentricError(f"{path} holds no state dict")
     arch = options.get("arch") or (saved.get("arch") if isinstance(saved.get("arch"), str) else None)
@@ -128,11 +124,3 @@ def load_external(spec: str, device: torch.device | str = "cpu") -> nn.Module:
     if mean is not None or std is not None:
         model = Normalised(model, mean or [0.0], std or [1.0])
     return model.to(device).eval()
-
-
-def describe_external(spec: str) -> dict:
-    """What a bench records about an external attacker: its spec and its file's sha256."""
-    path, _ = parse_spec(spec)
-    if not path.is_file():
-        raise DatacentricError(f"evaluation model {path} does not exist")
-    return {"spec": spec, "sha256": sha256_file(path)}

@@ -26,10 +26,14 @@ from datacentric.core import paths
 from datacentric.core.errors import DatacentricError
 from datacentric.core.io import atomic_path, sha256_file, write_json_atomic
 from datacentric.data.store import Store
+from datacentric.models.architectures import build
 from datacentric.models.ensemble import Ensemble
-from datacentric.models.registry import create
 
 MODEL_FORMAT = "datacentric-model/1"
+
+
+class NotAModelFile(DatacentricError):
+    """A readable checkpoint that `save_model` did not write (models/loading.py then reads it as an external one)."""
 ZOO_INDEX = "zoo.json"
 
 
@@ -60,8 +64,8 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn
     except Exception as error:  # torch raises many types for a bad file (pickle, struct, zip, OS errors)
         raise DatacentricError(f"cannot load model {path}: {str(error).splitlines()[0]}") from None
     if not isinstance(saved, dict) or saved.get("format") != MODEL_FORMAT:
-        raise DatacentricError(f"{path} is not a datacentric model file")
-    model = create(saved["arch"], saved["num_classes"], saved["in_chans"])
+        raise NotAModelFile(f"{path} is not a datacentric model file")
+    model = build(saved["arch"], saved["num_classes"], saved["in_chans"])
     model.load_state_dict(saved["state_dict"])
     return model.to(device).eval(), {k: saved[k] for k in ("arch", "num_classes", "in_chans", "meta")}
 

@@ -46,7 +46,7 @@ class Corruption(PartGenerator):
 
     @classmethod
     def seen_corruptions(cls, settings) -> set[str]:
-        return {entry.function for entry in load_suite(settings.suite).entries}
+        return {entry.corruption_type for entry in load_suite(settings.suite).entries}
 
     def provenance(self) -> dict:
         return {"suite": self.suite.to_dict()}  # a user suite file's content, not only its name

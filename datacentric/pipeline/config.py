@@ -34,7 +34,7 @@ class PartSpec:
 
 @dataclass(frozen=True)
 class ZooSettings:
-    zoo: str = "cpu-small"  # a zoo of pipelines/zoos.toml
+    zoo: str | tuple = "cpu-small"  # a zoo of pipelines/zoos.toml, or its members inline (training/config.load_zoo)
     recipe: str = "cpu"  # a recipe of pipelines/recipes.toml
     epochs: int | None = None  # overrides the recipe's
     method: str | None = None  # a training method (training/methods.py); overrides the recipe's
@@ -51,7 +51,7 @@ class AttackerSettings:
     that no subset of any seed contains (data/split.py: `reserved_positions`), with its own zoo and
     training length, and without the pipeline's seed, so one attacker serves every seed (model cache)."""
 
-    zoo: str = "cpu-attacker"  # a zoo of pipelines/zoos.toml; no (arch, seed) in common with the surrogates
+    zoo: str | tuple = "cpu-attacker"  # a zoo of pipelines/zoos.toml (or inline); no (arch, seed) in common with the surrogates
     recipe: str = "cpu"
     epochs: int | None = None  # overrides the recipe's
     reserve: int = 20000  # training images held out of every subset for it; 0: no independent attacker

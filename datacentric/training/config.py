@@ -10,7 +10,7 @@ from typing import Any
 
 from datacentric.core.errors import DatacentricError
 from datacentric.core.tomlconfig import from_dict, pipelines_dir, read_toml
-from datacentric.models.registry import ARCHITECTURES
+from datacentric.models import architectures
 from datacentric.training.methods import create_method
 
 
@@ -77,21 +77,41 @@ class ZooMember:
 
     @property
     def name(self) -> str:
-        return f"{self.arch}-s{self.seed}"
+        return f"{architectures.folder_name(self.arch)}-s{self.seed}"
 
 
-def load_zoo(name: str) -> list[ZooMember]:
-    """A named zoo from pipelines/zoos.toml."""
-    zoos = read_toml(pipelines_dir() / "zoos.toml")
-    if name not in zoos:
-        raise DatacentricError(f"unknown zoo '{name}'; known: {', '.join(zoos)}")
+def zoo_names() -> list[str]:
+    """The named zoos of pipelines/zoos.toml."""
+    return list(read_toml(pipelines_dir() / "zoos.toml"))
+
+
+def load_zoo(zoo: str | list | tuple) -> list[ZooMember]:
+    """A zoo's members: a named zoo of pipelines/zoos.toml, or one declared inline as a list whose entries are
+    architecture specs (`"timm:resnet18"`) or tables like zoos.toml's (`{ arch = "cifar_resnet8", seed = 1 }`)."""
+    if isinstance(zoo, str):
+        zoos = read_toml(pipelines_dir() / "zoos.toml")
+        if zoo not in zoos:
+            raise DatacentricError(f"unknown zoo '{zoo}'; known: {', '.join(zoos)} (or a list of architectures)")
+        name, entries = zoo, zoos[zoo].get("members", [])
+    elif isinstance(zoo, (list, tuple)):
+        name, entries = "inline", [{"arch": e} if isinstance(e, str) else e for e in zoo]
+    else:
+        raise DatacentricError(f"a zoo is a name of pipelines/zoos.toml or a list of architectures, got {zoo!r}")
     members = []
-    for entry in zoos[name].get("members", []):
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise DatacentricError(f"zoo '{name}': a member is an architecture or a table, got {entry!r}")
         entry = dict(entry)
         arch = entry.pop("arch", None)
-        if arch not in ARCHITECTURES:
-            raise DatacentricError(f"zoo '{name}': unknown architecture '{arch}'")
-        seed, weight = int(entry.pop("seed", 0)), float(entry.pop("weight", 1.0))
+        try:
+            architectures.check(arch)
+        except DatacentricError as error:
+            raise DatacentricError(f"zoo '{name}': {error}") from None
+        seed, weight = entry.pop("seed", 0), entry.pop("weight", 1.0)
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0 or not isinstance(weight, (int, float)) \
+                or isinstance(weight, bool) or not weight > 0:
+            raise DatacentricError(f"zoo '{name}', member {arch}: seed is an integer ≥ 0 and weight a number > 0")
+        seed, weight = int(seed), float(weight)
         bad = set(entry) - {f.name for f in dataclasses.fields(TrainConfig)}
         if bad:
             raise DatacentricError(f"zoo '{name}', member {arch}: unknown keys {sorted(bad)}")

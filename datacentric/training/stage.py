@@ -14,8 +14,8 @@ from datacentric.core.errors import DatacentricError
 from datacentric.core.io import json_digest
 from datacentric.data.store import Store
 from datacentric.data.torch_dataset import load_tensors
+from datacentric.models.architectures import build
 from datacentric.models.predict import accuracy
-from datacentric.models.registry import create
 from datacentric.models.saved import Member, save_model, training_cost, write_zoo_index
 from datacentric.training.config import TrainConfig, ZooMember
 from datacentric.training.trainer import evaluator, train
@@ -103,7 +103,7 @@ def train_member(job: ZooJob, *, device: torch.device, resume: bool = False, pro
     eval_data = load_tensors(job.eval_store)[:2] if job.eval_store is not None else None
     folder.begin(record)
     torch.manual_seed(config.seed)  # weight initialisation
-    model = create(member.arch, store.num_classes, in_chans=images.shape[3])
+    model = build(member.arch, store.num_classes, in_chans=images.shape[3])
     evaluate = evaluator(*eval_data, config.eval_batch_size) if eval_data else None
     try:
         model = train(model, images, targets, config, device=device, checkpoint=folder.checkpoint,

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import safetensors.torch
 import torch
 import torchvision
 
@@ -13,8 +14,12 @@ from datacentric.benchmark.build import EXTERNAL, build
 from datacentric.benchmark.run import Bench, evaluate
 from datacentric.core.errors import DatacentricError
 from datacentric.data.store import Store
+from datacentric.models.architectures import Normalised
 from datacentric.models.external import load_external
+from datacentric.models.predict import predict
 from tests.benchmark.test_benchmark import CPU, SMALL, bench  # noqa: F401  (the bench fixture's inputs)
+from tests.cli.test_data_commands import run
+from tests.helpers import write_zoo_dir
 
 MEAN, STD = (0.49, 0.48, 0.45), (0.25, 0.24, 0.26)
 
@@ -29,17 +34,21 @@ def checkpoints(tmp_path_factory, module_models):
     torch.save(resnet.state_dict(), folder / "torchvision.pth")
     wrapped = {f"module.{k}": v for k, v in module_models["cifar_vgg_small"].state_dict().items()}
     torch.save({"state_dict": wrapped, "epoch": 99}, folder / "robustbench.pt")
-    return folder, {"timm": ours, "torchvision": resnet, "robustbench": module_models["cifar_vgg_small"]}
+    safetensors.torch.save_file(resnet.state_dict(), folder / "resnet18.safetensors")
+    return folder, {"timm": ours, "torchvision": resnet, "robustbench": module_models["cifar_vgg_small"],
+                    "safetensors": resnet}
 
 
 def specs(folder):
     return {"timm": f"{folder}/timm.pth.tar",
             "torchvision": f"{folder}/torchvision.pth,arch=torchvision.resnet18,mean={'/'.join(map(str, MEAN))},"
                            f"std={'/'.join(map(str, STD))}",
-            "robustbench": f"{folder}/robustbench.pt,arch=cifar_vgg_small"}
+            "robustbench": f"{folder}/robustbench.pt,arch=cifar_vgg_small",
+            "safetensors": f"{folder}/resnet18.safetensors,arch=torchvision:resnet18,mean={'/'.join(map(str, MEAN))},"
+                           f"std={'/'.join(map(str, STD))}"}
 
 
-@pytest.mark.parametrize("kind", ["timm", "torchvision", "robustbench"])
+@pytest.mark.parametrize("kind", ["timm", "torchvision", "robustbench", "safetensors"])
 def test_each_checkpoint_format_loads_as_the_model_it_came_from(checkpoints, kind):
     folder, originals = checkpoints
     model = load_external(specs(folder)[kind])
@@ -47,7 +56,7 @@ def test_each_checkpoint_format_loads_as_the_model_it_came_from(checkpoints, kin
     expected = originals[kind].eval()
     with torch.no_grad():
         reference = expected((images - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)) \
-            if kind == "torchvision" else expected(images)
+            if kind in ("torchvision", "safetensors") else expected(images)
         torch.testing.assert_close(model(images), reference)
 
 
@@ -75,3 +84,27 @@ def test_external_attackers_make_a_second_p_adv_that_the_report_uses(tmp_path, c
     assert result["adv_external"] < result["clean"]  # white-box for the timm model, which is one of the attackers
     assert result["R_external"] == pytest.approx((result["clean"] + result["adv_external"] + result["cor"]) / 3)
     assert json.loads((tmp_path / "bench" / "bench.json").read_text())["counts"][EXTERNAL] == 40
+
+
+def test_benchmark_run_and_evaluate_measure_a_checkpoint_of_each_format(tmp_path, checkpoints, bench,  # noqa: F811
+                                                                       data_dir, module_models):
+    """`benchmark run` and `evaluate-clean` take every accepted format, and a datacentric model file too."""
+    folder, originals = checkpoints
+    write_zoo_dir(tmp_path / "zoo", {"cifar_resnet8-s0": module_models["cifar_resnet8"]})
+    named = {**specs(folder), "datacentric": str(tmp_path / "zoo" / "cifar_resnet8-s0" / "model.pt")}
+    result = run(["benchmark", "run", *named.values(), "--bench", str(bench), "--out", str(tmp_path / "report"),
+                  "--device", "cpu"], data_dir)
+    measured = json.loads((tmp_path / "report" / "results.json").read_text())
+    assert list(measured) == list(named.values())
+    assert measured[named["timm"]]["clean"] == measured[named["datacentric"]]["clean"]  # the same weights
+    test_store = bench.parent / "test"
+    for kind, spec in named.items():
+        assert {"clean", "adv", "cor", "whitebox"} <= set(measured[spec]), kind
+        result = run(["evaluate-clean", spec, str(test_store), "--device", "cpu"], data_dir)
+        reported = json.loads(result.stdout.strip().splitlines()[-1])
+        model = originals.get(kind, module_models["cifar_resnet8"])
+        images, labels = Store(test_store).load_images_labels()[:2]
+        if kind in ("torchvision", "safetensors"):
+            model = Normalised(model, list(MEAN), list(STD))
+        expected = float((predict(model.eval(), torch.from_numpy(images)).numpy() == labels).mean() * 100)
+        assert reported["accuracy"] == pytest.approx(expected), kind

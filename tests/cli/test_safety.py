@@ -3,6 +3,7 @@ every error one line. (The export marker and full-disk cases are in test_reliabi
 
 import json
 import os
+import pathlib
 import shutil
 
 import h5py
@@ -90,6 +91,28 @@ def test_an_architecture_named_in_a_checkpoint_never_reaches_a_hub(tmp_path):
                path)
     with pytest.raises(DatacentricError, match="not a model name"):
         load_external(str(path))
+
+
+class TouchPayload:
+    """A pickle that runs code when loaded: it would create `marker`."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return pathlib.Path.touch, (pathlib.Path(self.marker),)
+
+
+@pytest.mark.parametrize("command", ["benchmark run", "evaluate-clean"])
+def test_a_checkpoint_that_would_run_code_is_refused_without_running_it(tmp_path, data_dir, command):
+    marker, path = tmp_path / "payload-ran", tmp_path / "model.pt"
+    torch.save({"state_dict": {"weight": torch.zeros(10, 4)}, "hook": TouchPayload(marker)}, path)
+    for spec in (str(path), f"{path},arch=cifar_resnet8"):
+        args = (["benchmark", "run", spec, "--bench", str(tmp_path / "bench"), "--out", str(tmp_path / "out")]
+                if command == "benchmark run" else ["evaluate-clean", spec, str(tmp_path / "store")])
+        result = run(args, data_dir, check=False)
+        assert_one_line_error(result, f"cannot load model {path}")
+        assert not marker.exists() and not (tmp_path / "out").exists()
 
 
 # ---- nothing stale: content, not names ------------------------------------------------------------------

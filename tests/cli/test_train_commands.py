@@ -39,4 +39,4 @@ def test_train_errors(tmp_path, data_dir, cifar_npz):
     assert_one_line_error(run(["train", store, "--device", "cuda", "--out", str(tmp_path)], data_dir, check=False),
                           "CUDA is not available")
     assert_one_line_error(run(["evaluate-clean", str(tmp_path / "none.pt"), store], data_dir, check=False),
-                          "cannot load model")
+                          "does not exist")

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from datacentric.data.store import Store
+from datacentric.models.saved import load_model
 from datacentric.pipeline.runner import STAGES
 from tests.cli.test_data_commands import run as cli
 from tests.conftest import enhance_smoke
@@ -42,11 +43,19 @@ def test_smoke_pipeline_runs_every_stage(tmp_path, smoke_run):
     report = json.loads((run / "report.json").read_text())
     entry = report["architectures"]["cifar_resnet8-s0"]
     assert {"clean", "adv", "cor", "R"} <= set(entry["baseline"]) and {"clean", "adv", "cor", "R"} <= set(entry["enhanced"])
+    # the inline target zoo: a registry model, a timm model and a torchvision model, trained and benchmarked
+    assert set(report["architectures"]) == {"cifar_resnet8-s0", "timm-test_resnet-s0",
+                                            "torchvision-shufflenet_v2_x0_5-s0"}
+    for name, arch in (("timm-test_resnet-s0", "timm:test_resnet"),
+                       ("torchvision-shufflenet_v2_x0_5-s0", "torchvision:shufflenet_v2_x0_5")):
+        assert {"clean", "imagecorruptions", "whitebox"} <= set(report["architectures"][name]["enhanced"])
+        assert load_model(run / "models" / "enhanced" / name / "model.pt")[1]["arch"] == arch
+    assert "ACC imagecorruptions (library)" in (run / "report.md").read_text()
     for figure in ("per_corruption.png", "severity.png", "attacks.png"):
         assert (run / figure).stat().st_size > 5000
     assert "ACC(P_ori)" in (run / "report.md").read_text()
     added = report["ablation"]["adversarial"]  # the same set with the adversarial part left clean, trained again
-    assert set(added) == {"cifar_resnet8-s0", "mean"} and "## Ablation" in (run / "report.md").read_text()
+    assert set(added) == {*report["architectures"], "mean"} and "## Ablation" in (run / "report.md").read_text()
     without = json.loads((run / "results.json").read_text())["cifar_resnet8-s0"]["without-adversarial"]
     assert added["mean"]["R"] == pytest.approx(entry["enhanced"]["R"] - without["R"])
     ablated = Store(run / "ablation" / "adversarial").load()
