@@ -27,7 +27,12 @@ PAPER_LINF_STEP, PAPER_L2_STEP = 2 / 255, 0.025  # the published steps, sized fo
 
 @dataclass(frozen=True)
 class AttackConfig:
-    """Every setting of the iterative attack (pixel units are [0, 1]; L2 is over all C·H·W values)."""
+    """Every setting of the iterative attack (pixel units are [0, 1]; L2 is over all C·H·W values).
+
+    The defaults are paper 004's published attack (300 steps, L∞ and L2 perturbations summed: their sum can
+    exceed either budget alone), GPU work; the CPU default's settings are `pipelines/cifar10.toml`'s [attack],
+    which `datacentric.api.attack` and `datacentric.api.attack_config()` start from. With `combine = "linf"`
+    or `"l2"` the result never exceeds `linf_eps` or `l2_eps`."""
 
     iterations: int = 300
     combine: str = "sum"  # sum (paper: both from the clean image, added) | linf | l2 | split (half each)

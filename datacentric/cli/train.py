@@ -97,4 +97,6 @@ Trained models, wherever a model file is named (`benchmark run`, `evaluate-clean
   PATH,arch=SPEC[,mean=R/G/B][,std=R/G/B][,prefix=P]
                                a torchvision state dict, a RobustBench-style file or a .safetensors file;
                                mean/std: the normalisation it was trained with, in [0, 1] units
+A zoo member may be such a file, used as it is (not trained): `zoo = ["robust.pt,arch=cifar_wrn_28_10"]`
+or `{ checkpoint = "...", weight = 2 }`, for surrogates, the evaluation ensemble or the attacker.
 Checkpoints are read without running code (weights_only or safetensors)."""

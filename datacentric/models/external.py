@@ -89,8 +89,9 @@ def read_weights(path: Path) -> dict:
         raise DatacentricError(f"cannot load model {path}: {first}") from None
 
 
-def load_external(spec: str, device: torch.device | str = "cpu") -> nn.Module:
-    """The model of a spec (module docstring), in eval mode on `device`, taking [0, 1] images."""
+def checkpoint_model(spec: str) -> tuple[nn.Module, dict]:
+    """(the model of a spec, on the CPU, taking [0, 1] images; its recipe: what `model_from_recipe` rebuilds it
+    from, so a copy saved in a model file reloads without the checkpoint)."""
     path, options = parse_spec(spec)
     saved = read_weights(path)
     if not isinstance(saved, dict):
@@ -111,7 +112,8 @@ def load_external(spec: str, device: torch.device | str = "cpu") -> nn.Module:
     classifier = [v for k, v in state.items() if k.endswith("weight") and v.ndim == 2]
     if not classifier:
         raise DatacentricError(f"{path}: no classifier weight found to count the classes")
-    model = create_arch(arch, classifier[-1].shape[0])
+    recipe = {"arch": arch, "mean": _channels(options.get("mean"), spec), "std": _channels(options.get("std"), spec)}
+    model = model_from_recipe(recipe, classifier[-1].shape[0], normalised=False)
     try:
         missing, unexpected = model.load_state_dict(state, strict=False)
     except RuntimeError as error:  # shapes that differ
@@ -120,7 +122,19 @@ def load_external(spec: str, device: torch.device | str = "cpu") -> nn.Module:
     if missing or unexpected:
         raise DatacentricError(f"{path} does not fit {arch}: missing {sorted(missing)[:3]}, unexpected "
                                f"{sorted(unexpected)[:3]} (a wrong arch=, or another prefix=)")
-    mean, std = _channels(options.get("mean"), spec), _channels(options.get("std"), spec)
-    if mean is not None or std is not None:
-        model = Normalised(model, mean or [0.0], std or [1.0])
-    return model.to(device).eval()
+    if recipe["mean"] is not None or recipe["std"] is not None:
+        model = Normalised(model, recipe["mean"] or [0.0], recipe["std"] or [1.0])
+    return model, recipe
+
+
+def model_from_recipe(recipe: dict, num_classes: int, *, normalised: bool = True) -> nn.Module:
+    """The network `checkpoint_model` built (untrained): the architecture, and the normalisation in front."""
+    model = create_arch(recipe["arch"], num_classes)
+    if normalised and (recipe.get("mean") is not None or recipe.get("std") is not None):
+        model = Normalised(model, recipe["mean"] or [0.0], recipe["std"] or [1.0])
+    return model
+
+
+def load_external(spec: str, device: torch.device | str = "cpu") -> nn.Module:
+    """The model of a spec (module docstring), in eval mode on `device`, taking [0, 1] images."""
+    return checkpoint_model(spec)[0].to(device).eval()

@@ -28,6 +28,7 @@ from datacentric.core.io import atomic_path, sha256_file, write_json_atomic
 from datacentric.data.store import Store
 from datacentric.models.architectures import build
 from datacentric.models.ensemble import Ensemble
+from datacentric.models.external import model_from_recipe
 
 MODEL_FORMAT = "datacentric-model/1"
 
@@ -37,14 +38,16 @@ class NotAModelFile(DatacentricError):
 ZOO_INDEX = "zoo.json"
 
 
-def save_model(path: Path, model: nn.Module, *, arch: str, num_classes: int, in_chans: int, meta: dict) -> None:
-    """Write atomically: a temp file in the same directory, then a rename (a full disk: one error line)."""
+def save_model(path: Path, model: nn.Module, *, arch: str, num_classes: int, in_chans: int, meta: dict,
+               external: dict | None = None) -> None:
+    """Write atomically: a temp file in the same directory, then a rename (a full disk: one error line).
+    `external`: the recipe of a model from a checkpoint (`external.checkpoint_model`), which rebuilds it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     with atomic_path(path) as tmp:
         torch.save({"format": MODEL_FORMAT, "arch": arch, "num_classes": num_classes, "in_chans": in_chans,
-                    "state_dict": state, "meta": meta}, tmp)
+                    "state_dict": state, "meta": meta, **({"external": external} if external else {})}, tmp)
 
 
 def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
@@ -65,7 +68,9 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn
         raise DatacentricError(f"cannot load model {path}: {str(error).splitlines()[0]}") from None
     if not isinstance(saved, dict) or saved.get("format") != MODEL_FORMAT:
         raise NotAModelFile(f"{path} is not a datacentric model file")
-    model = build(saved["arch"], saved["num_classes"], saved["in_chans"])
+    external = saved.get("external")
+    model = model_from_recipe(external, saved["num_classes"]) if isinstance(external, dict) else \
+        build(saved["arch"], saved["num_classes"], saved["in_chans"])
     model.load_state_dict(saved["state_dict"])
     return model.to(device).eval(), {k: saved[k] for k in ("arch", "num_classes", "in_chans", "meta")}
 

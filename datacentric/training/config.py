@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from datacentric.core.errors import DatacentricError
@@ -68,15 +69,21 @@ def load_recipe(name: str, **overrides: Any) -> TrainConfig:
     return from_dict(TrainConfig, table, f"recipe '{name}'")
 
 
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".tar", ".safetensors", ".bin", ".ckpt")
+
+
 @dataclass(frozen=True)
 class ZooMember:
     arch: str
     seed: int = 0
     weight: float = 1.0  # its weight in an attack ensemble
     overrides: dict = field(default_factory=dict)  # recipe keys this member changes (e.g. lr)
+    checkpoint: str = ""  # a model file spec (models/loading.py): this member is that model, used as it is
 
     @property
     def name(self) -> str:
+        if self.checkpoint:
+            return "checkpoint-" + architectures.folder_name(Path(self.checkpoint.split(",")[0]).stem)
         return f"{architectures.folder_name(self.arch)}-s{self.seed}"
 
 
@@ -94,7 +101,8 @@ def load_zoo(zoo: str | list | tuple) -> list[ZooMember]:
             raise DatacentricError(f"unknown zoo '{zoo}'; known: {', '.join(zoos)} (or a list of architectures)")
         name, entries = zoo, zoos[zoo].get("members", [])
     elif isinstance(zoo, (list, tuple)):
-        name, entries = "inline", [{"arch": e} if isinstance(e, str) else e for e in zoo]
+        name, entries = "inline", [({"checkpoint": e} if e.split(",")[0].endswith(CHECKPOINT_SUFFIXES) else {"arch": e})
+                                   if isinstance(e, str) else e for e in zoo]
     else:
         raise DatacentricError(f"a zoo is a name of pipelines/zoos.toml or a list of architectures, got {zoo!r}")
     members = []
@@ -102,6 +110,16 @@ def load_zoo(zoo: str | list | tuple) -> list[ZooMember]:
         if not isinstance(entry, dict):
             raise DatacentricError(f"zoo '{name}': a member is an architecture or a table, got {entry!r}")
         entry = dict(entry)
+        checkpoint = entry.pop("checkpoint", "")
+        if checkpoint:  # a trained model from elsewhere, used as it is: nothing else applies to it
+            if set(entry) - {"weight"} or not isinstance(checkpoint, str):
+                raise DatacentricError(f"zoo '{name}': a checkpoint member takes only `weight` beside it, got "
+                                       f"{sorted(entry)}")
+            if not Path(checkpoint.split(",")[0]).is_file():
+                raise DatacentricError(f"zoo '{name}': checkpoint {checkpoint.split(',')[0]} does not exist")
+            members.append(ZooMember(f"checkpoint:{Path(checkpoint.split(',')[0]).name}", 0,
+                                     float(entry.get("weight", 1.0)), {}, checkpoint))
+            continue
         arch = entry.pop("arch", None)
         try:
             architectures.check(arch)

@@ -15,6 +15,8 @@ from datacentric.core.io import json_digest
 from datacentric.data.store import Store
 from datacentric.data.torch_dataset import load_tensors
 from datacentric.models.architectures import build
+from datacentric.models.external import checkpoint_model
+from datacentric.models.loading import describe
 from datacentric.models.predict import accuracy
 from datacentric.models.saved import Member, save_model, training_cost, write_zoo_index
 from datacentric.training.config import TrainConfig, ZooMember
@@ -86,6 +88,8 @@ def train_member(job: ZooJob, *, device: torch.device, resume: bool = False, pro
     """
     store, config, member = Store(job.store), job.config, job.member
     folder = Member(job.out_dir / member.name)
+    if member.checkpoint:
+        return adopt_checkpoint(job, folder, store)
     identity = model_identity(store, config, member.arch)
     record = dict(identity, store=paths.portable(job.store), member=member.name)  # portable: a moved run matches
     cached = Member(cache_dir() / json_digest(identity)[:20])
@@ -118,6 +122,27 @@ def train_member(job: ZooJob, *, device: torch.device, resume: bool = False, pro
     folder.finish(record, training_cost(folder.metrics))
     if job.eval_store is None:
         folder.copy_to(cached, identity)
+    return folder.model
+
+
+def adopt_checkpoint(job: ZooJob, folder: Member, store: Store) -> Path:
+    """A checkpoint member: the model from elsewhere, copied into the zoo as a model file (nothing trained; the
+    checkpoint's sha256 is its identity, so a changed file is copied again)."""
+    identity = {"checkpoint": describe(job.member.checkpoint), "arch": job.member.arch}
+    if folder.finished_with(identity):
+        return folder.model
+    folder.clear()
+    model, recipe = checkpoint_model(job.member.checkpoint)
+    height, width, channels = store.image_shape
+    with torch.no_grad():
+        classes = int(model.eval()(torch.zeros(1, channels, height, width)).shape[1])
+    if classes != store.num_classes:
+        raise DatacentricError(f"checkpoint {job.member.checkpoint.split(',')[0]} has {classes} classes, the store "
+                               f"{store.num_classes}")
+    folder.begin(identity)
+    save_model(folder.model, model, arch=job.member.arch, num_classes=classes, in_chans=channels,
+               meta=dict(identity, class_names=store.class_names), external=recipe)
+    folder.finish(identity, None)
     return folder.model
 
 

@@ -17,6 +17,9 @@ from datacentric.data.store import Store
 from datacentric.models.architectures import Normalised
 from datacentric.models.external import load_external
 from datacentric.models.predict import predict
+from datacentric.models.saved import load_ensemble
+from datacentric.training.config import load_recipe, load_zoo
+from datacentric.training.stage import train_zoo
 from tests.benchmark.test_benchmark import CPU, SMALL, bench  # noqa: F401  (the bench fixture's inputs)
 from tests.cli.test_data_commands import run
 from tests.helpers import write_zoo_dir
@@ -108,3 +111,28 @@ def test_benchmark_run_and_evaluate_measure_a_checkpoint_of_each_format(tmp_path
             model = Normalised(model, list(MEAN), list(STD))
         expected = float((predict(model.eval(), torch.from_numpy(images)).numpy() == labels).mean() * 100)
         assert reported["accuracy"] == pytest.approx(expected), kind
+
+
+def test_a_checkpoint_is_a_zoo_member_used_as_it_is(tmp_path, checkpoints, bench, module_models):  # noqa: F811
+    """A checkpoint from elsewhere joins a zoo (surrogates, evaluation ensemble, attacker) untrained: copied into
+    the zoo folder with its recipe, it reloads with the same logits and serves as the evaluation ensemble."""
+    folder, originals = checkpoints
+    source = bench.parent
+    members = load_zoo([specs(folder)["torchvision"], {"checkpoint": specs(folder)["robustbench"], "weight": 2.0}])
+    assert [m.name for m in members] == ["checkpoint-torchvision", "checkpoint-robustbench"]
+    recipe = load_recipe("cpu", epochs=1)
+    train_zoo(source / "test", members, recipe, tmp_path / "zoo", device=CPU, progress=False)
+    ensemble, entries = load_ensemble(tmp_path / "zoo", CPU)
+    assert [e["weight"] for e in entries] == [1.0, 2.0]
+    images = torch.rand(3, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(ensemble.models[1](images), originals["robustbench"].eval()(images))
+        torch.testing.assert_close(ensemble.models[0](images), load_external(specs(folder)["torchvision"])(images))
+    again = train_zoo(source / "test", members, recipe, tmp_path / "zoo", device=CPU, progress=False)
+    assert all(path.is_file() for path in again.values())  # the same files: kept, not copied again
+    config = dataclasses.replace(SMALL, clean_count=20, adv_count=20)
+    manifest = build(source / "test", tmp_path / "bench", tmp_path / "zoo", config, surrogates=[source / "surrogates"],
+                     device=CPU)
+    assert manifest["counts"]["adv"] == 20
+    with pytest.raises(DatacentricError, match="does not exist"):
+        load_zoo([f"{folder}/missing.pt,arch=cifar_resnet8"])
