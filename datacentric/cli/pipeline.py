@@ -12,7 +12,7 @@ import typer
 from datacentric.benchmark import compare_report, report
 from datacentric.benchmark.build import BenchConfig, build
 from datacentric.benchmark.card import write_card
-from datacentric.benchmark.run import Bench, add_corruption_errors, evaluate, suite_functions
+from datacentric.benchmark.run import Bench, add_corruption_errors, built, evaluate, suite_functions
 from datacentric.cli import app, at_least
 from datacentric.core import device as devices
 from datacentric.core import paths
@@ -122,6 +122,7 @@ def benchmark_run(
     """Accuracy on P_ori, P_adv, P_cor, R, per corruption/severity/attack, white-box PGD-20 and FGSM."""
     chosen = devices.resolve(device)
     seen = suite_functions(training_suite)  # an unknown suite fails before any model runs
+    built(bench)  # a benchmark that was never built: one line, before any model loads
     named = [load_any(spec, chosen) for spec in ([baseline] if baseline else []) + list(models)]  # a bad one: no work
     loaded = Bench.load(bench)  # read once for every model
     base = evaluate(named.pop(0), loaded, chosen, seen=seen) if baseline else None

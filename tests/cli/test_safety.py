@@ -107,6 +107,8 @@ class TouchPayload:
 def test_a_checkpoint_that_would_run_code_is_refused_without_running_it(tmp_path, data_dir, command):
     marker, path = tmp_path / "payload-ran", tmp_path / "model.pt"
     torch.save({"state_dict": {"weight": torch.zeros(10, 4)}, "hook": TouchPayload(marker)}, path)
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "bench.json").write_text(json.dumps({"counts": {}, "config": {}}))  # models load first
     for spec in (str(path), f"{path},arch=cifar_resnet8"):
         args = (["benchmark", "run", spec, "--bench", str(tmp_path / "bench"), "--out", str(tmp_path / "out")]
                 if command == "benchmark run" else ["evaluate-clean", spec, str(tmp_path / "store")])
