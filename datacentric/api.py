@@ -96,11 +96,10 @@ def attack(models: nn.Module | Sequence[nn.Module], images, labels, *, eps: floa
     """
     if norm not in ("linf", "l2"):
         raise DatacentricError(f"norm is 'linf' or 'l2', got {norm!r}")
-    base = load_pipeline(pipelines_dir() / CPU_DEFAULT).attack
     budget = {} if eps is None else ({"linf_eps": eps, "linf_step": None} if norm == "linf" else
                                      {"l2_eps": eps, "l2_step": None})
     try:
-        config = dataclasses.replace(base, combine=norm, **budget, **settings)
+        config = attack_config(combine=norm, **budget, **settings)
     except (TypeError, ValueError) as error:
         raise DatacentricError(f"attack settings: {error}") from None
     array, as_float = _as_uint8(images)

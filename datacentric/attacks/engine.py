@@ -44,9 +44,9 @@ class AttackConfig:
     target: str = "none"  # none | least_likely | random
     momentum: float = 1.0  # μ of MI-FGSM; 0 disables momentum
     l1_normalize: bool = True  # canonical MI-FGSM (g/‖g‖₁); False = the published un-normalised sum
-    ti_size: int = 0  # TI kernel side in pixels; 0 disables TI: at 32 px it cuts transfer to independently trained
-    # models by about 10 points (docs/PERFORMANCE.md, "Transfer to the independent attacker")
-    ti_sigma: float = 1.0  # TI kernel sigma in pixels (the published 5×5, sigma 3 was tuned on 299-px images)
+    ti_size: int = 0  # TI kernel side in pixels at 32 px (scaled with the image side: `ti_kernel`); 0 disables TI:
+    # at 32 px it cuts transfer to independently trained models by about 10 points (docs/PERFORMANCE.md)
+    ti_sigma: float = 1.0  # TI kernel sigma in pixels at 32 px (the published 15×15, sigma 3 was tuned on 299 px)
     di_probability: float = 0.7  # chance per sample and step of the DI transform; 0 disables DI
     di_resize: float = 1.25  # DI resizes to [size, size·di_resize] and pads to size·di_resize
     di_mode: str = "nearest"  # DI interpolation
@@ -109,6 +109,17 @@ def choose_targets(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
             return model(images).argmin(1)
     offset = randint(keys, 0, Stream.TARGET, 1, num_classes - 1).to(labels.device)  # any class but the true one
     return (labels + offset) % num_classes
+
+
+TI_REFERENCE_SIDE = 32  # the image side at which ti_size and ti_sigma are stated
+
+
+def ti_kernel(config: AttackConfig, shape: torch.Size) -> torch.Tensor:
+    """TI's Gaussian kernel for N×C×H×W images: side and sigma scaled by H/32 (the side kept odd, so the
+    smoothing stays centred), so one setting means the same smoothing at 32, 64 or 224 px."""
+    factor = shape[-2] / TI_REFERENCE_SIDE
+    side = max(1, round(config.ti_size * factor))
+    return gaussian_kernel(side + (side % 2 == 0), config.ti_sigma * factor, shape[1])
 
 
 def _per_sample_norm(values: torch.Tensor, p: float) -> torch.Tensor:
@@ -177,8 +188,7 @@ class IterativeAttack:
             linf_eps = row_linf_eps.to(device, images.dtype).view(-1, 1, 1, 1)
             linf_step = linf_eps * (linf_step / config.linf_eps if config.linf_eps else 1.0)
         eps = torch.where(linf_rows, linf_eps, config.l2_eps).to(images.dtype)
-        kernel = gaussian_kernel(config.ti_size, config.ti_sigma, images.shape[1]).to(device) if config.ti_size \
-            else None
+        kernel = ti_kernel(config, images.shape).to(device) if config.ti_size else None
         if targets is None:
             classes = num_classes(self.model, images)
             targets = choose_targets(self.model, images, labels, keys, config, num_classes=classes)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -163,30 +164,31 @@ def build(test_store: Path, out_dir: Path, evaluation: Path, config: BenchConfig
         write_store(out_dir / name, store_info, made, shard_size=DEFAULT_SHARD_SIZE, overwrite=overwrite,
                     replace_stale=replace_stale, progress=False)
 
+    def make(name: str, store_info: StoreInfo, samples: Callable[[], Samples]) -> None:
+        """A set made again only when missing, made from other inputs, or damaged (`_complete`)."""
+        if not _complete(out_dir / name, store_info):
+            write(name, store_info, samples())
+
     clean_part = samples.select(order[: config.clean_count])
     write("ori", info("ori"), clean_part)
     adv_part = samples.select(order[config.clean_count : config.clean_count + config.adv_count])
-    if not _complete(out_dir / "adv", info("adv")):
-        write("adv", info("adv"), _attacked(adv_part, ensemble, config, device))
+    make("adv", info("adv"), lambda: _attacked(adv_part, ensemble, config, device))
     cor_end = config.clean_count + config.adv_count + _cells(config) * config.cor_per_cell
     cor_part = samples.select(order[config.clean_count + config.adv_count : cor_end])
-    if not _complete(out_dir / "cor", info("cor")):
-        write("cor", info("cor"), _corrupted(cor_part, config.suites, config))
+    make("cor", info("cor"), lambda: _corrupted(cor_part, config.suites, config))
     made = list(BENCH_SETS)
     if config.imagecorruptions_per_cell:  # the library's corruptions, on images of their own
         library_part = samples.select(order[cor_end:needed])
         library_info = StoreInfo(source.manifest["dataset"], f"benchmark-{LIBRARY}", tuple(source.class_names),
                                  made_from, config.seed)
-        if not _complete(out_dir / LIBRARY, library_info):
-            write(LIBRARY, library_info, _corrupted(library_part, (IMAGECORRUPTIONS.name,), config,
-                                                    per_cell=config.imagecorruptions_per_cell))
+        make(LIBRARY, library_info, lambda: _corrupted(library_part, (IMAGECORRUPTIONS.name,), config,
+                                                       per_cell=config.imagecorruptions_per_cell))
         made.append(LIBRARY)
     if config.cifar10c_dir:  # the released arrays: the same test images at every corruption and severity
         released = cifar10c.read(Path(config.cifar10c_dir), config.cifar10c_count, samples, seed=config.seed)
         released_info = StoreInfo(source.manifest["dataset"], f"benchmark-{CIFAR10C_SET}", tuple(source.class_names),
                                   {**made_from, "arrays": cifar10c.digest(released)}, config.seed)
-        if not _complete(out_dir / CIFAR10C_SET, released_info):
-            write(CIFAR10C_SET, released_info, released)
+        make(CIFAR10C_SET, released_info, lambda: released)
         made.append(CIFAR10C_SET)
     if attacker is not None:  # the same images, attacked the same ways by the independent attacker
         independent, attacker_members = load_ensemble(attacker, device)
@@ -194,17 +196,15 @@ def build(test_store: Path, out_dir: Path, evaluation: Path, config: BenchConfig
             member["clean_accuracy"] = _accuracy(model, clean_part, device)
         independent_info = StoreInfo(source.manifest["dataset"], f"benchmark-{INDEPENDENT}", tuple(source.class_names),
                                      {**made_from, "attacker": zoo_identity(attacker)}, config.seed)
-        if not _complete(out_dir / INDEPENDENT, independent_info):
-            write(INDEPENDENT, independent_info, _attacked(adv_part, independent, config, device))
+        make(INDEPENDENT, independent_info, lambda: _attacked(adv_part, independent, config, device))
         manifest["attacker"] = attacker_members
     if config.evaluation_models:  # the same images, attacked the same ways by the external models
 
         external = {**made_from, "external": [describe(spec) for spec in config.evaluation_models]}
         external_info = StoreInfo(source.manifest["dataset"], "benchmark-adv-external", tuple(source.class_names),
                                   external, config.seed)
-        if not _complete(out_dir / EXTERNAL, external_info):
-            attackers = Ensemble([load_any(spec, device) for spec in config.evaluation_models])
-            write(EXTERNAL, external_info, _attacked(adv_part, attackers, config, device))
+        make(EXTERNAL, external_info, lambda: _attacked(
+            adv_part, Ensemble([load_any(spec, device) for spec in config.evaluation_models]), config, device))
         manifest["external"] = external["external"]
     made += ([INDEPENDENT] if attacker is not None else []) + ([EXTERNAL] if config.evaluation_models else [])
     manifest["counts"] = {name: len(Store(out_dir / name)) for name in made}

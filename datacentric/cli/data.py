@@ -16,7 +16,7 @@ from datacentric.core.paths import checked_name
 from datacentric.data import inspect as inspect_core
 from datacentric.data.export import export_competition, export_imagefolder
 from datacentric.data.split import SplitSettings, parse_ratio
-from datacentric.data.stages import dataset_name, write_reserve
+from datacentric.data.stages import PrepareSettings, dataset_name, write_reserve
 from datacentric.data.stages import prepare as prepare_stage
 from datacentric.data.stages import split as split_stage
 from datacentric.data.store import DEFAULT_SHARD_SIZE, Store
@@ -24,17 +24,29 @@ from datacentric.data.store import DEFAULT_SHARD_SIZE, Store
 
 @app.command()
 def prepare(
-    dataset: str = typer.Argument(..., help="cifar10, cifar100, or a path to an ImageFolder tree, .tar.gz or .npz"),
+    dataset: str = typer.Argument(..., help="cifar10, cifar100, hf:NAME, or a path: an ImageFolder tree (train/ and "
+                                  "test/ class folders, or class folders only) or its .tar.gz, an .npz, a folder "
+                                  "with data.npy + label.npy, or a Hugging Face dataset (save_to_disk or Parquet)"),
     source: Optional[Path] = typer.Option(None, help="Read the data from this local path instead."),
     no_download: bool = typer.Option(False, "--no-download", help="Never touch the network."),
+    image_size: int = typer.Option(PrepareSettings.image_size, help="Resize every image to S×S pixels (shorter "
+                                   "side, then centre crop); 0 keeps the source's size."),
+    test_fraction: float = typer.Option(PrepareSettings.test_fraction, help="Share of each class held out as the "
+                                        "test split when the source has none."),
+    split_seed: int = typer.Option(PrepareSettings.split_seed, callback=at_least(0),
+                                   help="Seed of that held-out test split."),
     out: Optional[Path] = typer.Option(None, help="Output directory [default: data/prepared/<name>]."),
     shard_size: int = typer.Option(DEFAULT_SHARD_SIZE, callback=at_least(1), help="Samples per shard."),
     overwrite: bool = typer.Option(False, help="Re-prepare even if the stores exist."),
 ) -> None:
-    """Load a dataset and write its train and test splits as source stores."""
-    out = out or paths.prepared_dir(dataset_name(dataset))
+    """Load a dataset and write its train and test splits as source stores, one shard at a time."""
+    try:
+        settings = PrepareSettings(image_size=image_size, test_fraction=test_fraction, split_seed=split_seed)
+    except ValueError as error:
+        raise DatacentricError(str(error)) from None
+    out = out or paths.prepared_dir(dataset_name(dataset, settings.image_size or None))
     stores = prepare_stage(dataset, out, paths.raw_dir(), source=source, download=not no_download,
-                           shard_size=shard_size, overwrite=overwrite)
+                           settings=settings, shard_size=shard_size, overwrite=overwrite)
     for split, store in stores.items():
         typer.echo(f"{split}: {len(store)} samples, {store.num_classes} classes → {store.root}")
 

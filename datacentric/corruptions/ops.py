@@ -38,12 +38,14 @@ def float_op(fn: Callable[..., np.ndarray]) -> Callable[..., Apply]:
     returns `apply(uint8 image, rng)`.
     """
 
-    expected = {name for name, p in inspect.signature(fn).parameters.items() if p.kind is p.KEYWORD_ONLY}
+    keyword = {name: p for name, p in inspect.signature(fn).parameters.items() if p.kind is p.KEYWORD_ONLY}
+    required = {name for name, p in keyword.items() if p.default is p.empty}
 
     @functools.wraps(fn)
     def factory(**params) -> Apply:
-        if set(params) != expected:
-            raise TypeError(f"expected params {sorted(expected)}, got {sorted(params)}")
+        if not required <= set(params) <= set(keyword):
+            raise TypeError(f"expected params {sorted(required)} (optional: {sorted(set(keyword) - required)}), "
+                            f"got {sorted(params)}")
 
         def apply(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
             drawn = {name: draw(value, rng) for name, value in params.items()}

@@ -15,7 +15,7 @@ def preview_suite(suite: Suite, images: np.ndarray, out: Path, *, seed: int = 0)
     runner = SuiteRunner(suite)
     index = np.arange(len(images))
     rows, labels = [list(images)], ["original"]
-    for (name, severity) in runner.appliers:
+    for (name, severity) in runner.appliers(min(images.shape[1:3])):
         names = np.full(len(images), name)
         corrupted = runner.corrupt_assigned(images, index, names, np.full(len(images), severity), seed)
         change = np.abs(corrupted.astype(np.float32) - images).mean()

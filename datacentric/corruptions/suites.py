@@ -37,9 +37,10 @@ class Suite:
     name: str
     kind: str  # "training" or "evaluation"
     entries: tuple[Entry, ...]
+    resolution: int = 32  # the image side (pixels) its parameters are set for; `resolution.at_size` adapts them
 
     def to_dict(self) -> dict:
-        return {
+        table = {
             "name": self.name,
             "kind": self.kind,
             "entries": [
@@ -48,6 +49,9 @@ class Suite:
                 for e in self.entries
             ],
         }
+        if self.resolution != 32:  # absent at 32 px, so the hashes of stores made before it existed hold
+            table["resolution"] = self.resolution
+        return table
 
 
 def suite_from_dict(data: dict) -> Suite:
@@ -59,8 +63,8 @@ def suite_from_dict(data: dict) -> Suite:
                   tuple(dict(s) for s in e.get("severities", ())), str(e.get("same_as", "")))
             for e in data["entries"]
         )
-        suite = Suite(data["name"], kind, entries)
-    except (KeyError, TypeError) as error:
+        suite = Suite(data["name"], kind, entries, int(data.get("resolution", 32)))
+    except (KeyError, TypeError, ValueError) as error:
         raise DatacentricError(f"malformed corruption suite: missing or bad {error}") from None
     if kind not in ("training", "evaluation"):
         raise DatacentricError(f"suite '{suite.name}': kind must be 'training' or 'evaluation', got '{kind}'")
@@ -74,8 +78,8 @@ def suite_from_dict(data: dict) -> Suite:
     return suite
 
 
-def _severities(**columns) -> tuple[dict, ...]:
-    """Per-severity param dicts from one list per param: _severities(a=[1, 2], b=[3, 4]) → ({a:1,b:3}, {a:2,b:4})."""
+def severities(**columns) -> tuple[dict, ...]:
+    """Per-severity param dicts from one list per param: severities(a=[1, 2], b=[3, 4]) → ({a:1,b:3}, {a:2,b:4})."""
     lengths = {len(values) for values in columns.values()}
     assert len(lengths) == 1, columns
     return tuple(dict(zip(columns, values)) for values in zip(*columns.values()))
@@ -103,60 +107,70 @@ PAPER14 = Suite("paper14", "training", (
 
 # Hendrycks & Dietterich's CIFAR-10-C parameters (ICLR 2019, their public make_cifar_c.py), plus the four extra corruptions.
 CIFAR10C = Suite("cifar10c", "evaluation", (
-    Entry("gaussian_noise", "gaussian_noise", severities=_severities(sigma=[0.04, 0.06, 0.08, 0.09, 0.10])),
-    Entry("shot_noise", "shot_noise", severities=_severities(photons=[500, 250, 100, 75, 50])),
-    Entry("impulse_noise", "impulse_noise", severities=_severities(amount=[0.01, 0.02, 0.03, 0.05, 0.07])),
+    Entry("gaussian_noise", "gaussian_noise", severities=severities(sigma=[0.04, 0.06, 0.08, 0.09, 0.10])),
+    Entry("shot_noise", "shot_noise", severities=severities(photons=[500, 250, 100, 75, 50])),
+    Entry("impulse_noise", "impulse_noise", severities=severities(amount=[0.01, 0.02, 0.03, 0.05, 0.07])),
     Entry("defocus_blur", "defocus_blur",
-          severities=_severities(radius=[0.3, 0.4, 0.5, 1, 1.5], alias_sigma=[0.4, 0.5, 0.6, 0.2, 0.1])),
-    Entry("glass_blur", "glass_blur", severities=_severities(sigma=[0.05, 0.25, 0.4, 0.25, 0.4], delta=[1] * 5,
+          severities=severities(radius=[0.3, 0.4, 0.5, 1, 1.5], alias_sigma=[0.4, 0.5, 0.6, 0.2, 0.1])),
+    Entry("glass_blur", "glass_blur", severities=severities(sigma=[0.05, 0.25, 0.4, 0.25, 0.4], delta=[1] * 5,
                                                              iterations=[1, 1, 1, 2, 2])),
     Entry("motion_blur", "motion_blur",
-          severities=_severities(radius=[6, 6, 6, 8, 9], sigma=[1, 1.5, 2, 2, 2.5])),
-    Entry("zoom_blur", "zoom_blur", severities=_severities(max_zoom=[1.05, 1.10, 1.15, 1.20, 1.25])),
-    Entry("snow", "snow", severities=_severities(
+          severities=severities(radius=[6, 6, 6, 8, 9], sigma=[1, 1.5, 2, 2, 2.5])),
+    Entry("zoom_blur", "zoom_blur", severities=severities(max_zoom=[1.05, 1.10, 1.15, 1.20, 1.25])),
+    Entry("snow", "snow", severities=severities(
         mean=[0.1, 0.1, 0.15, 0.25, 0.3], spread=[0.2, 0.2, 0.3, 0.3, 0.3], zoom=[1, 1, 1.75, 2.25, 1.25],
         threshold=[0.6, 0.5, 0.55, 0.6, 0.65], blur_radius=[8, 10, 10, 12, 14], blur_sigma=[3, 4, 4, 6, 12],
         blend=[0.95, 0.9, 0.9, 0.85, 0.8])),
-    Entry("frost", "frost", severities=_severities(image_weight=[1, 1, 0.9, 0.85, 0.75],
+    Entry("frost", "frost", severities=severities(image_weight=[1, 1, 0.9, 0.85, 0.75],
                                                    frost_weight=[0.2, 0.3, 0.4, 0.4, 0.45])),
-    Entry("fog", "fog", severities=_severities(amount=[0.2, 0.5, 0.75, 1, 1.5], decay=[3, 3, 2.5, 2, 1.75])),
-    Entry("brightness", "brightness", severities=_severities(value_offset=[0.05, 0.1, 0.15, 0.2, 0.3])),
-    Entry("contrast", "contrast", severities=_severities(factor=[0.75, 0.5, 0.4, 0.3, 0.15])),
-    Entry("elastic", "elastic", severities=_severities(alpha=[0, 1.6, 2.56, 3.2, 3.2], sigma=[0, 6.4, 1.92, 1.28, 0.96],
+    Entry("fog", "fog", severities=severities(amount=[0.2, 0.5, 0.75, 1, 1.5], decay=[3, 3, 2.5, 2, 1.75])),
+    Entry("brightness", "brightness", severities=severities(value_offset=[0.05, 0.1, 0.15, 0.2, 0.3])),
+    Entry("contrast", "contrast", severities=severities(factor=[0.75, 0.5, 0.4, 0.3, 0.15])),
+    Entry("elastic", "elastic", severities=severities(alpha=[0, 1.6, 2.56, 3.2, 3.2], sigma=[0, 6.4, 1.92, 1.28, 0.96],
                                                        affine=[2.56, 2.24, 1.92, 1.6, 0.96])),
-    Entry("pixelate", "pixelate", severities=_severities(scale=[0.95, 0.9, 0.85, 0.75, 0.65])),
-    Entry("jpeg", "jpeg", severities=_severities(quality=[80, 65, 58, 50, 40])),
+    Entry("pixelate", "pixelate", severities=severities(scale=[0.95, 0.9, 0.85, 0.75, 0.65])),
+    Entry("jpeg", "jpeg", severities=severities(quality=[80, 65, 58, 50, 40])),
     # the four extras of Hendrycks & Dietterich's held-out set
-    Entry("speckle_noise", "speckle_noise", severities=_severities(sigma=[0.06, 0.10, 0.12, 0.16, 0.20])),
-    Entry("gaussian_blur", "gaussian_blur", severities=_severities(sigma=[0.4, 0.6, 0.7, 0.8, 1.0])),
-    Entry("spatter", "spatter", severities=_severities(
+    Entry("speckle_noise", "speckle_noise", severities=severities(sigma=[0.06, 0.10, 0.12, 0.16, 0.20])),
+    Entry("gaussian_blur", "gaussian_blur", severities=severities(sigma=[0.4, 0.6, 0.7, 0.8, 1.0])),
+    Entry("spatter", "spatter", severities=severities(
         mean=[0.62, 0.65, 0.65, 0.65, 0.65], spread=[0.1, 0.1, 0.3, 0.1, 0.1], blur=[0.7, 0.8, 1, 0.7, 0.5],
         threshold=[0.7, 0.7, 0.69, 0.69, 0.68], intensity=[0.5, 0.5, 0.5, 0.6, 0.6], mud=[0, 0, 0, 1, 1])),
-    Entry("saturate", "saturate", severities=_severities(scale=[0.3, 0.1, 1.5, 2, 2.5], offset=[0, 0, 0, 0.1, 0.2])),
+    Entry("saturate", "saturate", severities=severities(scale=[0.3, 0.1, 1.5, 2, 2.5], offset=[0, 0, 0, 0.1, 0.2])),
 ))
 
 # Paper 000's four extra corruptions, ImageNet ranges scaled to 32 pixels (224 → 32) and spread over 5 severities.
 MTLAT4 = Suite("mtlat4", "evaluation", (
-    Entry("occlusion", "occlusion", severities=_severities(side=[0.27, 0.345, 0.42, 0.495, 0.57])),
-    Entry("colour_distortion", "colour_distortion", severities=_severities(amount=[0.08, 0.135, 0.19, 0.245, 0.30])),
-    Entry("translation", "translation", severities=_severities(pixels=[2, 4, 5, 7, 9])),
-    Entry("rotation", "rotation", severities=_severities(degrees=[8, 16, 24, 32, 40])),
+    Entry("occlusion", "occlusion", severities=severities(side=[0.27, 0.345, 0.42, 0.495, 0.57])),
+    Entry("colour_distortion", "colour_distortion", severities=severities(amount=[0.08, 0.135, 0.19, 0.245, 0.30])),
+    Entry("translation", "translation", severities=severities(pixels=[2, 4, 5, 7, 9])),
+    Entry("rotation", "rotation", severities=severities(degrees=[8, 16, 24, 32, 40])),
 ))
 
-# A training suite of the CIFAR-10-C corruptions at their three lightest severities (drawn uniformly),
-# after the competition team that trained on all ImageNet-C corruptions at severity 2 (the competition's public write-ups).
-CIFAR10C_LIGHT = Suite("cifar10c-light", "training", tuple(
-    Entry(e.name, e.function, severities=e.severities[:3]) for e in CIFAR10C.entries))
+def light(evaluation: Suite, name: str = "cifar10c-light") -> Suite:
+    """A training suite of an evaluation suite's corruptions at their three lightest severities (drawn uniformly),
+    after the competition team that trained on all ImageNet-C corruptions at severity 2 (the competition's
+    public write-ups)."""
+    return Suite(name, "training", tuple(Entry(e.name, e.function, severities=e.severities[:3])
+                                         for e in evaluation.entries), evaluation.resolution)
 
-# paper004's 14 and the light CIFAR-10-C corruptions together, each type drawn uniformly.
-PAPER14_CIFAR10C_LIGHT = Suite("paper14+cifar10c-light", "training", tuple(
-    [Entry(f"p14_{e.name}", e.function, e.params) for e in PAPER14.entries]
-    + [Entry(f"c10c_{e.name}", e.function, severities=e.severities) for e in CIFAR10C_LIGHT.entries]))
+
+def combined(paper14: Suite, light_suite: Suite) -> Suite:
+    """paper 004's 14 and the light corruptions together, each type drawn uniformly."""
+    return Suite("paper14+cifar10c-light", "training", tuple(
+        [Entry(f"p14_{e.name}", e.function, e.params) for e in paper14.entries]
+        + [Entry(f"c10c_{e.name}", e.function, severities=e.severities) for e in light_suite.entries]),
+        light_suite.resolution)
+
+
+CIFAR10C_LIGHT = light(CIFAR10C)
+PAPER14_CIFAR10C_LIGHT = combined(PAPER14, CIFAR10C_LIGHT)
 
 # The imagecorruptions library's corruptions at its own (ImageNet-C) severities: the benchmark's second corruption set.
+# (the library adapts its ImageNet-C parameters to any image size itself)
 IMAGECORRUPTIONS = Suite("imagecorruptions", "evaluation", tuple(
     Entry(f"ic_{name}", "imagecorruptions", severities=tuple({"corruption": name, "severity": s} for s in range(1, 6)),
-          same_as=library.SAME_AS.get(name, name)) for name in library.CORRUPTIONS))
+          same_as=library.SAME_AS.get(name, name)) for name in library.CORRUPTIONS), resolution=224)
 
 DEFAULT_TRAINING_SUITE = PAPER14.name  # the corrupted part's suite when a config names none (paper 004's 14)
 

@@ -27,24 +27,34 @@ def snow(image, rng, *, mean: float, spread: float, zoom: float, threshold: floa
     return np.clip(image + layer + np.rot90(layer, k=2), 0, 1)
 
 
-@functools.lru_cache(maxsize=1)
-def frost_textures(scale: float = 0.2) -> tuple[np.ndarray, ...]:
-    """The six ImageNet-C frost photographs (shipped with imagecorruptions), shrunk for 32-pixel images."""
+FROST_SCALE_32 = 0.2  # CIFAR-10-C shrinks the frost photographs to a fifth for 32-px images
+
+
+@functools.lru_cache(maxsize=8)
+def frost_textures(scale: float = FROST_SCALE_32) -> tuple[np.ndarray, ...]:
+    """The six ImageNet-C frost photographs (shipped with imagecorruptions), resized by `scale`."""
     folder = Path(imagecorruptions.__file__).parent / "frost"
     textures = []
     for path in sorted(folder.iterdir()):
         bgr = cv2.imread(str(path))
-        textures.append(cv2.resize(bgr, (0, 0), fx=scale, fy=scale)[..., ::-1].astype(np.float32) / 255.0)
+        if scale != 1:
+            bgr = cv2.resize(bgr, (0, 0), fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        textures.append(bgr[..., ::-1].astype(np.float32) / 255.0)
     return tuple(textures)
 
 
 @float_op
-def frost(image, rng, *, image_weight: float, frost_weight: float):
-    """A random crop of a frost photograph blended over the image."""
-    texture = frost_textures()[int(rng.integers(len(frost_textures())))]
+def frost(image, rng, *, image_weight: float, frost_weight: float, texture_scale: float = FROST_SCALE_32):
+    """A random crop of a frost photograph (resized by `texture_scale`) blended over the image; a texture
+    smaller than the image is enlarged to cover it, as the imagecorruptions library does."""
+    textures = frost_textures(round(float(texture_scale), 4))
+    texture = textures[int(rng.integers(len(textures)))]
     height, width = image.shape[:2]
-    top = int(rng.integers(0, texture.shape[0] - height))
-    left = int(rng.integers(0, texture.shape[1] - width))
+    if texture.shape[0] < height or texture.shape[1] < width:
+        grow = max(height / texture.shape[0], width / texture.shape[1])
+        texture = cv2.resize(texture, (int(np.ceil(texture.shape[1] * grow)), int(np.ceil(texture.shape[0] * grow))))
+    top = int(rng.integers(0, max(texture.shape[0] - height, 1)))  # ImageNet-C's bounds (the last offset unused)
+    left = int(rng.integers(0, max(texture.shape[1] - width, 1)))
     return np.clip(image_weight * image + frost_weight * texture[top : top + height, left : left + width], 0, 1)
 
 

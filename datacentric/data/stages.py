@@ -3,26 +3,50 @@
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from datacentric.core.errors import DatacentricError
 from datacentric.core.io import write_json_atomic
 from datacentric.core.paths import checked_name, portable
+from datacentric.core.progress import bar
 from datacentric.data.samples import Samples
+from datacentric.data.source import DEFAULT_TEST_FRACTION, RESIZE_METHOD, SourceSplit, fit, planned_shape
 from datacentric.data.sources import load_dataset, source_digest
 from datacentric.data.split import DEFAULT_PARTS, reserved_positions, split_indices
-from datacentric.data.store import DEFAULT_SHARD_SIZE, Store, StoreInfo, write_store
+from datacentric.data.store import DEFAULT_SHARD_SIZE, Store, StoreInfo, shard_plan, write_store
 
 
-def dataset_name(dataset: str) -> str:
+def dataset_name(dataset: str, image_size: int | None = None) -> str:
     """The name a dataset's outputs go under: cifar10 stays cifar10, /x/mnist.npz and ../../mnist.npz become
-    mnist (always a plain name inside the data directory)."""
-    name = Path(dataset.rstrip("/")).name
-    for suffix in (".tar.gz", ".tgz", ".tar", ".npz"):
+    mnist, hf:user/name becomes name (always a plain name inside the data directory); a resized copy is
+    <name>-<S>px, so the sizes of one dataset live side by side."""
+    name = Path(dataset.removeprefix("hf:").rstrip("/")).name
+    if name in ("data.npy",):  # a data.npy + label.npy pair is named after its folder
+        name = Path(dataset.rstrip("/")).parent.name
+    for suffix in (".tar.gz", ".tgz", ".tar", ".npz", ".parquet"):
         if name.endswith(suffix):
             name = name[: -len(suffix)]
             break
-    return checked_name(name, "dataset name")
+    return checked_name(f"{name}-{image_size}px" if image_size else name, "dataset name")
+
+
+@dataclass(frozen=True)
+class PrepareSettings:
+    """How a source becomes stores, besides the source itself ([prepare] in a pipeline)."""
+
+    image_size: int = 0  # 0: keep the source's size (all images must share it); S: resize to S×S (RESIZE_METHOD)
+    test_fraction: float = DEFAULT_TEST_FRACTION  # held out per class when the source has no test split
+    split_seed: int = 0  # seed of that held-out test split (fixed: the test set must not move with the run's seed)
+
+    def __post_init__(self):
+        if not (self.image_size == 0 or 8 <= self.image_size <= 1024):
+            raise ValueError(f"image_size must be 0 (keep) or 8–1024 pixels, got {self.image_size}")
+        if not 0 < self.test_fraction < 1:
+            raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
 
 
 def _prepared(out_dir: Path) -> dict[str, Store]:
@@ -33,37 +57,80 @@ def _prepared(out_dir: Path) -> dict[str, Store]:
         return {}
 
 
-def prepare(dataset: str, out_dir: Path, raw_dir: Path, *, source: Path | None = None, download: bool = True,
-            shard_size: int = DEFAULT_SHARD_SIZE, overwrite: bool = False, replace_stale: bool = False,
-            progress: bool = True) -> dict[str, Store]:
-    """Write the dataset's train and test splits as clean source stores under `out_dir`.
+def _same_preparation(existing: dict[str, Store], digest: str | None, size: int | None,
+                      settings: PrepareSettings) -> bool:
+    """Were these stores prepared from the same content (unknown where torchvision downloads), size and
+    held-out split?"""
+    for store in existing.values():
+        config = store.manifest["config"]
+        held = config.get("held_out")
+        if (digest is not None and config.get("source_sha256") != digest) or config.get("image_size") != size or \
+                (held and (held.get("test_fraction"), held.get("seed")) != (settings.test_fraction, settings.split_seed)):
+            return False
+    return True
 
-    Stores prepared before are reused when they were made from the same content (`source_digest`) and every
-    shard still matches its checksum; stores of other content are refused unless `overwrite` or
-    `replace_stale` (a pipeline's own cache: prepared again), and a damaged shard is made again."""
-    name = dataset_name(dataset)
+
+def _write_split(out: Path, info: StoreInfo, split: SourceSplit, size: int | None, channels: int, where: str, *,
+                 shard_size: int, progress: bool) -> Store:
+    """One split, shard by shard: only one shard's images are ever decoded at a time."""
+    store = Store.create(out, info, overwrite=True)
+    plan = shard_plan(len(split), shard_size)
+    with bar(total=len(split), desc=f"prepare {out.name}", enabled=progress) as progress_bar:
+        for shard_id, positions in enumerate(plan):
+            images = fit(split.read(positions), size, channels, where)
+            store.write_shard(shard_id, Samples.clean(images, split.labels[positions], positions))
+            progress_bar.update(len(positions))
+    store.finish(len(plan))
+    return store
+
+
+def prepare(dataset: str, out_dir: Path, raw_dir: Path, *, source: Path | None = None, download: bool = True,
+            settings: PrepareSettings = PrepareSettings(), shard_size: int = DEFAULT_SHARD_SIZE,
+            overwrite: bool = False, replace_stale: bool = False, progress: bool = True) -> dict[str, Store]:
+    """Write the dataset's train and test splits as clean source stores under `out_dir`, one shard at a time.
+
+    Stores prepared before are reused when they were made from the same content (`source_digest`), size and
+    held-out split, and every shard still matches its checksum; stores of other content are refused unless
+    `overwrite` or `replace_stale` (a pipeline's own cache: prepared again), and a damaged shard is made again."""
+    name = dataset_name(dataset, settings.image_size or None)
     digest = source_digest(dataset, raw_dir, source=source)
+    size = settings.image_size or None
     existing = _prepared(out_dir)
     if existing and not overwrite:
-        recorded = {store.manifest["config"].get("source_sha256") for store in existing.values()}
-        if recorded == {digest} or digest is None:
+        if _same_preparation(existing, digest, size, settings):
             if all(all(store.has_shard(i) for i in range(store.manifest["num_shards"])) for store in existing.values()):
                 return existing  # already prepared from this content: re-running is free
         elif not replace_stale:
             raise DatacentricError(f"{out_dir} was prepared from other data than {source or dataset} (another "
-                                   "content checksum); pass --overwrite to prepare it again")
-    data = load_dataset(dataset, raw_dir, source=source, download=download)
+                                   "content checksum, size or held-out split); pass --overwrite to prepare it again")
+    data = load_dataset(dataset, raw_dir, source=source, download=download, test_fraction=settings.test_fraction,
+                        seed=settings.split_seed)
+    where = str(source or dataset)
+    planned = planned_shape(data, size, where)  # mixed sizes are refused before anything is written
+    channels = planned[2] if planned else None
     stores = {}
-    for split in ("train", "test"):
-        images, labels = getattr(data, f"{split}_images"), getattr(data, f"{split}_labels")
-        if not len(images):
-            raise DatacentricError(f"{source or dataset} holds no {split} images")
-        config = {"source": data.description, "split": split, "shard_size": shard_size}
-        if digest is not None:
-            config["source_sha256"] = digest  # the content, not the name: other data never reuses these stores
-        info = StoreInfo(name, "prepare", tuple(data.class_names), config, seed=0)
-        stores[split] = write_store(out_dir / split, info, Samples.clean(images, labels), shard_size=shard_size,
-                                    overwrite=True, progress=progress)
+    try:
+        for split in ("train", "test"):
+            part = getattr(data, split)
+            if not len(part):
+                raise DatacentricError(f"{where} holds no {split} images")
+            if channels is None:  # a source that cannot tell shapes up front: the first image decides
+                channels = part.read(np.arange(1))[0].shape[2]
+            config = {"source": data.description, "split": split, "shard_size": shard_size}
+            if digest is not None:
+                config["source_sha256"] = digest  # the content, not the name: other data never reuses these stores
+            if size:
+                config.update(image_size=size, resize=RESIZE_METHOD)
+            if data.held_out:
+                config["held_out"] = data.held_out
+            info = StoreInfo(name, "prepare", tuple(data.class_names), config, seed=0)
+            stores[split] = _write_split(out_dir / split, info, part, size, channels, where, shard_size=shard_size,
+                                         progress=progress)
+    except DatacentricError:
+        for split in ("train", "test"):  # a failed prepare leaves no half-written store behind
+            if (out_dir / split / "manifest.json").is_file():
+                shutil.rmtree(out_dir / split)
+        raise
     return stores
 
 

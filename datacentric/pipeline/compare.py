@@ -84,7 +84,7 @@ def base_pipeline(config: CompareConfig) -> PipelineConfig:
 
 def check_shared(base: PipelineConfig, other: PipelineConfig, where: str) -> None:
     """A data arm's pipeline must draw the same subset and use the same models around the targets and benchmark."""
-    subset = lambda c: (c.dataset, c.split.limit, c.split.stratify, c.attacker)  # noqa: E731
+    subset = lambda c: (c.dataset, c.prepare, c.split.limit, c.split.stratify, c.attacker)  # noqa: E731
     for section, same in (("split", subset(base) == subset(other)), ("evaluation", base.evaluation == other.evaluation),
                           ("benchmark", base.benchmark == other.benchmark)):
         if not same:

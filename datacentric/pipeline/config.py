@@ -15,6 +15,7 @@ from datacentric.core.errors import DatacentricError
 from datacentric.core.tomlconfig import from_dict, read_toml
 from datacentric.corruptions.suites import DEFAULT_TRAINING_SUITE
 from datacentric.data.split import SplitSettings, parse_ratio
+from datacentric.data.stages import PrepareSettings
 from datacentric.parts.registry import generator_class, make_settings
 from datacentric.training.config import TrainConfig, load_recipe, load_zoo
 
@@ -89,6 +90,7 @@ class PipelineConfig:
     dataset: str = "cifar10"
     seed: int = 0
     device: str = "auto"
+    prepare: PrepareSettings = field(default_factory=PrepareSettings)
     split: SplitSettings = field(default_factory=SplitSettings)
     surrogates: ZooSettings = field(default_factory=lambda: ZooSettings("cpu-surrogates"))
     attack: AttackConfig = field(default_factory=AttackConfig)
@@ -122,9 +124,9 @@ class PipelineConfig:
                      for (name, generator, settings), share in zip(generators, shares))
 
 
-SECTIONS = {"split": SplitSettings, "surrogates": ZooSettings, "attack": AttackConfig, "corrupt": CorruptSettings,
-            "targets": ZooSettings, "evaluation": ZooSettings, "attacker": AttackerSettings, "benchmark": BenchConfig,
-            "export": ExportSettings}
+SECTIONS = {"prepare": PrepareSettings, "split": SplitSettings, "surrogates": ZooSettings, "attack": AttackConfig,
+            "corrupt": CorruptSettings, "targets": ZooSettings, "evaluation": ZooSettings, "attacker": AttackerSettings,
+            "benchmark": BenchConfig, "export": ExportSettings}
 
 
 def load_pipeline(path: Path) -> PipelineConfig:

@@ -51,7 +51,7 @@ class Run:
         self.root = self.layout.root
         self.sync = sync or Sync(self.root)
         self.device = devices.resolve(config.device)
-        self.prepared = paths.prepared_dir(dataset_name(config.dataset))
+        self.prepared = paths.prepared_dir(dataset_name(config.dataset, config.prepare.image_size or None))
         self.parts_list = config.enhanced_parts()
         # Surrogates configured exactly like the targets would be the baseline models again, byte for
         # byte: train them once, in models/baseline, and attack with those.
@@ -145,7 +145,8 @@ class Run:
 
     def stage_prepare(self) -> None:
         if self.sync.leader:
-            prepare(self.config.dataset, self.prepared, paths.raw_dir(), replace_stale=True, progress=False)
+            prepare(self.config.dataset, self.prepared, paths.raw_dir(), settings=self.config.prepare, replace_stale=True,
+                    progress=False)
             check_size(self.config.benchmark, self.prepared / "test")  # before any work a too-small split would waste
 
     def stage_split(self) -> None:

@@ -203,3 +203,21 @@ def test_the_methods_command_lists_every_generator_and_training_method():
     assert {m["name"] for m in listed["training_methods"]} == set(METHODS)
     tlat = next(g for g in listed["part_generators"] if g["name"] == "tlat")
     assert tlat["settings"]["eps_max"] == 0.025 and tlat["needs_surrogates"] and tlat["paper"] == "000"
+
+
+@pytest.mark.parametrize("side", [64, 224])
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_every_generator_runs_at_64_and_224_pixels(setup, name, side):
+    """Real images resized as `prepare --image-size` does; the 32-px surrogates take any size."""
+    from datacentric.data.source import resize_square
+
+    source = Store(setup / "input").load().select(np.arange(6))
+    folder = setup / f"input-{side}"
+    if not (folder / "manifest.json").is_file():
+        resized = dataclasses.replace(source, images=np.stack([resize_square(image, side) for image in source.images]))
+        write_store(folder, Store(setup / "input").info, resized, shard_size=100)
+    settings = {**SMALL[name], **({"train_batch_size": 3} if name == "adversarial_noise" else {})}
+    out = make(setup, name, f"{name}-{side}", settings=settings, input_store=folder).load()
+    assert out.images.shape == (6, side, side, 3) and out.images.dtype == np.uint8
+    if name != "clean":
+        assert (out.l2 > 0).mean() > 0.5, "most samples change"
