@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATASET ?= cifar10
 
-.PHONY: install lint test enhance compare bench-store bench-corrupt bench-train bench-attack bench-methods bench-transfer clean-data
+.PHONY: install lint test enhance compare bench-store bench-corrupt bench-train bench-attack bench-methods bench-transfer bench-memory clean-data
 
 install: $(STAMP)
 
@@ -46,6 +46,10 @@ bench-corrupt: install
 
 bench-train: install
 	$(BIN)/python benchmarks/bench_train.py
+
+# Peak memory of prepare, split, parts, assemble and an .npz export for N and 10N images (streaming: flat)
+bench-memory: install
+	$(BIN)/python benchmarks/bench_memory.py
 
 bench-attack: install
 	$(BIN)/python benchmarks/bench_attack.py

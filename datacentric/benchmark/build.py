@@ -26,7 +26,7 @@ from datacentric.corruptions.apply import SuiteRunner
 from datacentric.corruptions.suites import IMAGECORRUPTIONS, get_suite
 from datacentric.data.samples import Samples, distances
 from datacentric.data.split import stratified_order
-from datacentric.data.store import DEFAULT_SHARD_SIZE, Store, StoreInfo, write_store
+from datacentric.data.store import Store, StoreInfo, shard_size_for, write_store
 from datacentric.models.ensemble import Ensemble
 from datacentric.models.loading import describe, load_any
 from datacentric.models.predict import predict
@@ -161,7 +161,7 @@ def build(test_store: Path, out_dir: Path, evaluation: Path, config: BenchConfig
                                   {**made_from, **attacked_by[name]}, config.seed)
 
     def write(name: str, store_info: StoreInfo, made: Samples) -> None:
-        write_store(out_dir / name, store_info, made, shard_size=DEFAULT_SHARD_SIZE, overwrite=overwrite,
+        write_store(out_dir / name, store_info, made, shard_size=shard_size_for(made.image_shape), overwrite=overwrite,
                     replace_stale=replace_stale, progress=False)
 
     def make(name: str, store_info: StoreInfo, samples: Callable[[], Samples]) -> None:

@@ -51,7 +51,6 @@ def preview(
     """One row per corruption (and per severity for evaluation suites) on the same few images."""
     chosen = load_suite(suite)
     opened = Store(store or paths.prepared_dir("cifar10") / "test")
-    images = opened.load().images
-    images = images[np.linspace(0, len(images) - 1, count).astype(int)]  # spread over the classes
+    images = opened.read(np.linspace(0, len(opened) - 1, count).astype(int)).images  # spread over the classes
     preview_suite(chosen, images, out, seed=seed)
     typer.echo(f"preview of {chosen.name} → {out}")

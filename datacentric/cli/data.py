@@ -14,7 +14,7 @@ from datacentric.core import paths
 from datacentric.core.errors import DatacentricError
 from datacentric.core.paths import checked_name
 from datacentric.data import inspect as inspect_core
-from datacentric.data.export import export_competition, export_imagefolder
+from datacentric.data.export import EXPORTERS
 from datacentric.data.split import SplitSettings, parse_ratio
 from datacentric.data.stages import PrepareSettings, dataset_name, write_reserve
 from datacentric.data.stages import prepare as prepare_stage
@@ -36,7 +36,8 @@ def prepare(
     split_seed: int = typer.Option(PrepareSettings.split_seed, callback=at_least(0),
                                    help="Seed of that held-out test split."),
     out: Optional[Path] = typer.Option(None, help="Output directory [default: data/prepared/<name>]."),
-    shard_size: int = typer.Option(DEFAULT_SHARD_SIZE, callback=at_least(1), help="Samples per shard."),
+    shard_size: Optional[int] = typer.Option(None, callback=at_least(1), help="Samples per shard [default: "
+                                              f"{DEFAULT_SHARD_SIZE}, fewer for images over 64 px (64 MiB a shard)]."),
     overwrite: bool = typer.Option(False, help="Re-prepare even if the stores exist."),
 ) -> None:
     """Load a dataset and write its train and test splits as source stores, one shard at a time."""
@@ -64,7 +65,8 @@ def split(
                                 "(the same ones for every seed) and write them to <out>/reserve: the independent "
                                 "attacker's training set."),
     out: Optional[Path] = typer.Option(None, help="Output directory [default: data/splits/<dataset>]."),
-    shard_size: int = typer.Option(DEFAULT_SHARD_SIZE, callback=at_least(1), help="Samples per shard."),
+    shard_size: Optional[int] = typer.Option(None, callback=at_least(1), help="Samples per shard [default: "
+                                              f"{DEFAULT_SHARD_SIZE}, fewer for images over 64 px (64 MiB a shard)]."),
     overwrite: bool = typer.Option(False, help="Replace a split made with another config."),
 ) -> None:
     """Split the prepared training set by a ratio into part stores and a plan (the test split is never used)."""
@@ -98,20 +100,18 @@ def inspect(
         typer.echo(f"preview → {preview}")
 
 
-class ExportFormat(str, Enum):
-    competition = "competition"
-    imagefolder = "imagefolder"
+ExportFormat = Enum("ExportFormat", {name: name for name in EXPORTERS}, type=str)  # the formats, declared once
 
 
 @app.command()
 def export(
     store: Path = typer.Argument(..., help="A store directory."),
     out: Path = typer.Argument(..., help="Output directory."),
-    format: ExportFormat = typer.Option(ExportFormat.competition, help="competition: data.npy + label.npy; "
-                                        "imagefolder: PNGs by class."),
+    format: ExportFormat = typer.Option("competition", help="competition: data.npy + label.npy; imagefolder: PNGs by "
+                                        "class; npz: data.npz (image, label); hf: a Hugging Face dataset "
+                                        "(save_to_disk); parquet: the same as Parquet files."),
     overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
 ) -> None:
-    """Export a store as a competition submission or an ImageFolder tree."""
-    write = export_competition if format is ExportFormat.competition else export_imagefolder
-    count = write(Store(store), out, overwrite=overwrite)
+    """Export a store: a competition submission, an ImageFolder tree, an .npz, or a Hugging Face dataset."""
+    count = EXPORTERS[format.value](Store(store), out, overwrite=overwrite)
     typer.echo(f"exported {count} samples ({format.value}) → {out}")

@@ -1,12 +1,13 @@
-"""Array sources: an .npz file (x_train, y_train, x_test, y_test) or a data.npy + label.npy pair.
+"""Array sources: an .npz file (x_train, y_train, x_test, y_test; or image, label) or a data.npy + label.npy pair.
 
 The pair is the Tianchi competition's submission format (uint8 N×H×W×C images, hard labels or one-hot
-rows) and has no test split: a seeded, stratified one is held out (`hold_out`). It is read as a memory
-map, so it never has to fit in memory.
+rows) and has no test split: a seeded, stratified one is held out (`hold_out`). Its images are read a shard
+at a time (`NpyRows`), so it never has to fit in memory.
 """
 
 from __future__ import annotations
 
+import os
 import zlib
 from pathlib import Path
 
@@ -52,16 +53,27 @@ def _class_names(train_labels: np.ndarray, width: int, where: str) -> list[str]:
     return [str(i) for i in range(len(present))]
 
 
-def load_npz(path: Path) -> SourceData:
-    """x_train, y_train, x_test, y_test (grey N×H×W or N×H×W×C uint8); optional class_names."""
+def load_npz(path: Path, *, test_fraction: float, seed: int) -> SourceData:
+    """x_train, y_train, x_test, y_test (grey N×H×W or N×H×W×C uint8); optional class_names. Or one split as
+    `image` and `label` (the generated-data format of Gowal et al. 2021, and `export --format npz`), from
+    which a seeded, stratified test split of `test_fraction` is held out."""
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
     except (OSError, ValueError, zlib.error, EOFError) as error:
         raise DatacentricError(f"{path} is not a readable .npz file ({error})") from None
+    if {"image", "label"} <= arrays.keys() and "x_train" not in arrays:
+        images = _images(arrays["image"], f"{path}: image")
+        if not len(images):
+            raise DatacentricError(f"{path} holds no images")
+        labels = _hard_labels(arrays["label"], len(images), f"{path}: label")
+        names = [str(n) for n in arrays["class_names"]] if "class_names" in arrays else \
+            _class_names(labels, arrays["soft_label"].shape[1] if "soft_label" in arrays else 0, str(path))
+        return hold_out(ArraySplit(np.ascontiguousarray(images), labels), names, f"npz:{path.name}",
+                        fraction=test_fraction, seed=seed)
     missing = {"x_train", "y_train", "x_test", "y_test"} - arrays.keys()
     if missing:
-        raise DatacentricError(f"{path} lacks the arrays {sorted(missing)}")
+        raise DatacentricError(f"{path} lacks the arrays {sorted(missing)} (or `image` and `label` for one split)")
     splits = {}
     for split in ("train", "test"):
         images = _images(arrays[f"x_{split}"], f"{path}: x_{split}")
@@ -88,11 +100,44 @@ def is_npy_pair(path: Path) -> bool:
         (folder / "label.npy").is_file()
 
 
+class NpyRows:
+    """Rows of an .npy file read on demand with `os.pread` (contiguous positions in one call): unlike a memory
+    map, the pages read are not kept mapped, so reading a file larger than memory shard by shard holds one
+    shard. Grey N×H×W files read as N×H×W×1."""
+
+    def __init__(self, path: Path):
+        mapped = np.load(path, mmap_mode="r", allow_pickle=False)  # header only: shape, dtype, data offset
+        self.path, self.dtype, self.offset = path, mapped.dtype, mapped.offset
+        self.shape = mapped.shape + ((1,) if mapped.ndim == 3 else ())
+        self.ndim = len(self.shape)
+        self.row_bytes = int(np.prod(self.shape[1:])) * self.dtype.itemsize
+        if mapped.ndim > 1 and not mapped.flags.c_contiguous:
+            raise DatacentricError(f"{path} is stored in Fortran order; save it with numpy's default (C) order")
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, positions) -> np.ndarray:
+        positions = np.asarray(positions, np.int64).reshape(-1)
+        out = np.empty((len(positions),) + self.shape[1:], self.dtype)
+        order = np.argsort(positions, kind="stable")
+        ordered = positions[order]
+        runs = np.split(np.arange(len(ordered)), np.flatnonzero(np.diff(ordered) != 1) + 1)
+        with open(self.path, "rb") as file:
+            for run in (r for r in runs if len(r)):
+                start, count = int(ordered[run[0]]), len(run)
+                data = os.pread(file.fileno(), count * self.row_bytes, self.offset + start * self.row_bytes)
+                if len(data) != count * self.row_bytes:
+                    raise DatacentricError(f"{self.path} is shorter than its header says (truncated?)")
+                out[order[run]] = np.frombuffer(data, self.dtype).reshape((count,) + self.shape[1:])
+        return out
+
+
 def load_npy_pair(path: Path, *, test_fraction: float, seed: int) -> SourceData:
-    """data.npy (memory-mapped) and label.npy, with a held-out test split."""
+    """data.npy (read shard by shard, `NpyRows`) and label.npy, with a held-out test split."""
     folder = path if path.is_dir() else path.parent
     try:
-        images = np.load(folder / "data.npy", mmap_mode="r", allow_pickle=False)
+        images = NpyRows(folder / "data.npy")
         labels = np.load(folder / "label.npy", allow_pickle=False)
     except (OSError, ValueError) as error:
         raise DatacentricError(f"{folder}: data.npy and label.npy are not readable .npy files ({error})") from None

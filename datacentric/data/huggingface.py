@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from datacentric.core import paths
 from datacentric.core.errors import DatacentricError
 from datacentric.data.source import EncodedSplit, SourceData, hold_out
 
@@ -83,7 +84,8 @@ def load_huggingface(path_or_name: str, *, test_fraction: float, seed: int) -> S
             for file in files:
                 name = file.name.split("-")[0].split(".")[0]
                 by_split.setdefault(name if name in ("train", *TEST_SPLITS) else "train", []).append(str(file))
-            loaded = datasets.load_dataset("parquet", data_files=by_split)
+            # datasets converts Parquet to Arrow files in a cache: the data directory's, not the user's home
+            loaded = datasets.load_dataset("parquet", data_files=by_split, cache_dir=str(paths.raw_dir() / "hf-cache"))
             description = f"hf-parquet:{path.stem}"
     except (OSError, ValueError, FileNotFoundError) as error:
         raise DatacentricError(f"{path_or_name} is not a readable Hugging Face dataset ({error})") from None

@@ -63,6 +63,11 @@ class Samples:
             linf=np.zeros(count, np.float32),
         )
 
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        """(H, W, C) of every image."""
+        return tuple(self.images.shape[1:])
+
     def select(self, index: np.ndarray | slice) -> Samples:
         """The samples at `index` (an integer array, boolean mask or slice)."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}

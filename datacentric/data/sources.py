@@ -48,7 +48,7 @@ def load_path(path: Path, *, test_fraction: float = DEFAULT_TEST_FRACTION, seed:
     if path.is_dir():
         return load_imagefolder(path, **held_out)
     if path.suffix == ".npz":
-        return load_npz(path)
+        return load_npz(path, **held_out)
     return load_archive(path, **held_out)
 
 

@@ -17,7 +17,7 @@ from datacentric.data.samples import Samples
 from datacentric.data.source import DEFAULT_TEST_FRACTION, RESIZE_METHOD, SourceSplit, fit, planned_shape
 from datacentric.data.sources import load_dataset, source_digest
 from datacentric.data.split import DEFAULT_PARTS, reserved_positions, split_indices
-from datacentric.data.store import DEFAULT_SHARD_SIZE, Store, StoreInfo, shard_plan, write_store
+from datacentric.data.store import Store, StoreInfo, shard_plan, shard_size_for, write_store_from
 
 
 def dataset_name(dataset: str, image_size: int | None = None) -> str:
@@ -85,13 +85,14 @@ def _write_split(out: Path, info: StoreInfo, split: SourceSplit, size: int | Non
 
 
 def prepare(dataset: str, out_dir: Path, raw_dir: Path, *, source: Path | None = None, download: bool = True,
-            settings: PrepareSettings = PrepareSettings(), shard_size: int = DEFAULT_SHARD_SIZE,
+            settings: PrepareSettings = PrepareSettings(), shard_size: int | None = None,
             overwrite: bool = False, replace_stale: bool = False, progress: bool = True) -> dict[str, Store]:
     """Write the dataset's train and test splits as clean source stores under `out_dir`, one shard at a time.
 
     Stores prepared before are reused when they were made from the same content (`source_digest`), size and
     held-out split, and every shard still matches its checksum; stores of other content are refused unless
-    `overwrite` or `replace_stale` (a pipeline's own cache: prepared again), and a damaged shard is made again."""
+    `overwrite` or `replace_stale` (a pipeline's own cache: prepared again), and a damaged shard is made again.
+    `shard_size` None: `shard_size_for` the images' size."""
     name = dataset_name(dataset, settings.image_size or None)
     digest = source_digest(dataset, raw_dir, source=source)
     size = settings.image_size or None
@@ -114,8 +115,10 @@ def prepare(dataset: str, out_dir: Path, raw_dir: Path, *, source: Path | None =
             part = getattr(data, split)
             if not len(part):
                 raise DatacentricError(f"{where} holds no {split} images")
-            if channels is None:  # a source that cannot tell shapes up front: the first image decides
-                channels = part.read(np.arange(1))[0].shape[2]
+            if channels is None or planned is None:  # a source that cannot tell shapes up front: the first image
+                first = part.read(np.arange(1))[0].shape
+                channels, planned = channels or first[2], planned or (size or first[0], size or first[1], first[2])
+            shard_size = shard_size or shard_size_for((*planned[:2], channels))
             config = {"source": data.description, "split": split, "shard_size": shard_size}
             if digest is not None:
                 config["source_sha256"] = digest  # the content, not the name: other data never reuses these stores
@@ -154,43 +157,44 @@ def split_is_stale(out_dir: Path, config: dict, seed: int) -> bool:
 
 
 def split(train_store: Path, out_dir: Path, ratio: list[float], *, seed: int, stratify: bool = False,
-          limit: int | None = None, parts: tuple[str, ...] = DEFAULT_PARTS, shard_size: int = DEFAULT_SHARD_SIZE,
+          limit: int | None = None, parts: tuple[str, ...] = DEFAULT_PARTS, shard_size: int | None = None,
           reserve: int = 0, overwrite: bool = False, progress: bool = True) -> dict:
     """Write `plan.json` and one store per part (the part's source images, kind 'clean') under `out_dir`;
     the parts avoid the `reserve` images held out for the independent attacker (`write_reserve`)."""
     source = Store(train_store)
     if source.manifest["stage"] != "prepare" or source.manifest["config"].get("split") != "train":
         raise DatacentricError(f"{train_store} is not a prepared training split; the test split is never split")
+    shard_size = shard_size or shard_size_for(source.image_shape)
     config = split_config(source, ratio, parts=parts, stratify=stratify, limit=limit, shard_size=shard_size,
                           reserve=reserve)
     plan_path = out_dir / "plan.json"
     if split_is_stale(out_dir, config, seed) and not overwrite:
         raise DatacentricError(f"{out_dir} holds a split made with another config; delete that folder to remake "
                                "it (`datacentric split` also takes --overwrite)")
-    samples = source.load()
-    indices = split_indices(samples.labels, ratio, seed=seed, stratify=stratify, limit=limit, parts=parts,
-                            reserve=reserve)
+    labels, source_index = source.column("labels"), source.column("source_index")  # no image read yet
+    indices = split_indices(labels, ratio, seed=seed, stratify=stratify, limit=limit, parts=parts, reserve=reserve)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in parts:
         positions = indices[name]
-        part = samples.select(positions)
         info = StoreInfo(source.manifest["dataset"], "split", tuple(source.class_names), dict(config, part=name), seed)
-        write_store(out_dir / name, info, part, shard_size=shard_size, overwrite=overwrite, progress=progress)
+        write_store_from(out_dir / name, info, len(positions), lambda rows, p=positions: source.read(p[rows]),
+                         shard_size=shard_size, overwrite=overwrite, progress=progress)
     plan = {
         "dataset": source.manifest["dataset"],
         "seed": seed,
         "config": config,
         "counts": {name: int(len(indices[name])) for name in parts},
-        "indices": {name: samples.source_index[indices[name]].tolist() for name in parts},
+        "indices": {name: source_index[indices[name]].tolist() for name in parts},
     }
     write_json_atomic(plan_path, plan)
     return plan
 
 
-def write_reserve(train_store: Path, out_dir: Path, count: int, *, shard_size: int = DEFAULT_SHARD_SIZE) -> Store:
+def write_reserve(train_store: Path, out_dir: Path, count: int, *, shard_size: int | None = None) -> Store:
     """The images held out of every subset (`reserved_positions`: the same for every seed), as one store:
     the independent attacker's training set. Its hash depends on the source and count only."""
     source = Store(train_store)
+    shard_size = shard_size or shard_size_for(source.image_shape)
     config = {"source_store": portable(train_store), "source_hash": source.manifest["config_hash"],
               "reserve": count, "shard_size": shard_size}
     info = StoreInfo(source.manifest["dataset"], "reserve", tuple(source.class_names), config, seed=0)
@@ -201,6 +205,6 @@ def write_reserve(train_store: Path, out_dir: Path, count: int, *, shard_size: i
             return existing  # made before from the same images, every shard intact
     except DatacentricError:
         pass
-    samples = source.load()
-    return write_store(out_dir, info, samples.select(reserved_positions(samples.labels, count)),
-                       shard_size=shard_size, overwrite=True, progress=False)
+    positions = reserved_positions(source.column("labels"), count)
+    return write_store_from(out_dir, info, len(positions), lambda rows: source.read(positions[rows]),
+                            shard_size=shard_size, overwrite=True, progress=False)

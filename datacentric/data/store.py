@@ -19,7 +19,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import h5py
 import numpy as np
@@ -31,12 +31,14 @@ from datacentric.core.progress import bar
 from datacentric.data.samples import CORRUPTION_WIDTH, KIND_WIDTH, PROVENANCE_DEFAULTS, Samples
 
 DEFAULT_SHARD_SIZE = 5000  # samples per shard of a data store: 10 shards for CIFAR-10's training set
+SHARD_BYTES = 64 << 20  # and at most this many image bytes: 5,000 images up to 64 px, 446 at 224 px
 PART_SHARD_SIZE = 500  # samples per shard of a part: small, so that workers, ranks and resumes share the work
 
 FORMAT_VERSION = 2  # 2 adds per-sample provenance (partner_index, mix_lambda, target_class, budget)
 READABLE_VERSIONS = (1, 2)  # a version-1 shard reads with the provenance defaults
 MANIFEST = "manifest.json"
 IMAGE_CHUNK = 256  # images per HDF5 chunk: large enough for fast bulk reads, small enough for random access
+CHUNK_BYTES = 1 << 20  # and at most this many bytes per chunk (HDF5's default chunk cache size)
 
 
 def config_hash(stage: str, dataset: str, config: dict, seed: int) -> str:
@@ -51,6 +53,12 @@ def config_hash(stage: str, dataset: str, config: dict, seed: int) -> str:
 
 def shard_name(shard_id: int) -> str:
     return f"shard-{shard_id:05d}.h5"
+
+
+def shard_size_for(image_shape: tuple[int, ...]) -> int:
+    """Samples per shard of a data store of images of `image_shape`: DEFAULT_SHARD_SIZE, or fewer where that
+    many would pass SHARD_BYTES, so that a stage streaming shard by shard holds tens of MB, not GB, at 224 px."""
+    return max(1, min(DEFAULT_SHARD_SIZE, SHARD_BYTES // max(1, int(np.prod(image_shape)))))
 
 
 def shard_plan(count: int, shard_size: int) -> list[np.ndarray]:
@@ -232,7 +240,10 @@ class Store:
 
     def _fill_shard(self, h5: h5py.File, shard_id: int, samples: Samples) -> None:
         count = len(samples)
-        chunk = (max(1, min(count, IMAGE_CHUNK)),) + samples.images.shape[1:]
+        # At most 1 MiB per chunk, HDF5's default chunk cache: a read of scattered rows then decompresses each
+        # chunk once, not once per row (256 CIFAR images are 0.75 MiB; a 224-px image is 0.14 MiB).
+        per_chunk = min(IMAGE_CHUNK, max(1, CHUNK_BYTES // max(1, samples.images[0].nbytes if count else 1)))
+        chunk = (max(1, min(count, per_chunk)),) + samples.images.shape[1:]
         h5.create_dataset("images", data=samples.images, chunks=chunk, compression="lzf")
         h5.create_dataset("labels", data=np.asarray(samples.labels, np.int64))
         h5.create_dataset("source_index", data=np.asarray(samples.source_index, np.int64))
@@ -303,6 +314,14 @@ class Store:
         with h5py.File(self.shard_path(self.shard_ids[0]), "r") as h5:
             return tuple(int(n) for n in h5["images"].shape[1:])
 
+    @property
+    def has_soft_labels(self) -> bool:
+        """Do the samples carry soft label rows (read from the first shard's header)?"""
+        if not self.shard_ids:
+            return False
+        with h5py.File(self.shard_path(self.shard_ids[0]), "r") as h5:
+            return "soft_labels" in h5
+
     def shard_path(self, shard_id: int) -> Path:
         return self.root / self.manifest["shards"][str(shard_id)]["file"]
 
@@ -338,12 +357,59 @@ class Store:
                 with h5py.File(io.BytesIO(data), "r") as h5:
                     yield checked_shard(h5, self.root / self.manifest["shards"][str(ids[position])]["file"])
 
-    def load(self) -> Samples:
-        """Every shard in shard order, concatenated."""
+    def iter_shards(self) -> Iterator[Samples]:
+        """Each shard's samples in shard order, one in memory at a time (checksums verified): for work that
+        streams through a store larger than memory."""
         ids = self.shard_ids
         if not ids:
             raise DatacentricError(f"store {self.root} holds no samples")
-        return Samples.concat([read_samples(h5) for h5 in self._verified_shards(ids)])
+        for h5 in self._verified_shards(ids):
+            yield read_samples(h5)
+
+    def load(self) -> Samples:
+        """Every shard in shard order, concatenated."""
+        return Samples.concat(list(self.iter_shards()))
+
+    def read(self, positions: np.ndarray) -> Samples:
+        """The samples at `positions` (0..len-1, any order, repeats allowed), reading only the shards they lie in:
+        memory follows the positions asked for, not the store. Each shard's checksum is verified once per Store."""
+        positions = np.asarray(positions, np.int64).reshape(-1)
+        ids = self.shard_ids
+        starts = np.concatenate([[0], np.cumsum([self.manifest["shards"][str(i)]["count"] for i in ids])])
+        if not len(positions) or positions.min() < 0 or positions.max() >= starts[-1]:
+            raise DatacentricError(f"store {self.root}: positions must be 1+ values in 0..{starts[-1] - 1}")
+        shard_of = np.searchsorted(starts, positions, side="right") - 1
+        pieces, where = [], []
+        for k in np.unique(shard_of):
+            rows = np.flatnonzero(shard_of == k)
+            local, inverse = np.unique(positions[rows] - starts[k], return_inverse=True)
+            pieces.append(self._read_rows(ids[k], local).select(inverse))
+            where.append(rows)
+        return Samples.concat(pieces).select(np.argsort(np.concatenate(where), kind="stable"))
+
+    def column(self, name: str) -> np.ndarray:
+        """One per-sample field (labels, source_index, kind, ...) of every shard, without reading any image."""
+        values = []
+        for shard_id in self.shard_ids:
+            with self._open_verified(shard_id) as h5:
+                values.append(h5[name][:].astype(str) if h5[name].dtype.kind == "S" else h5[name][:])
+        return np.concatenate(values)
+
+    @contextlib.contextmanager
+    def _open_verified(self, shard_id: int) -> Iterator[h5py.File]:
+        """A shard's file, opened after one checksum check per Store (raises on a missing or changed shard)."""
+        verified = self.__dict__.setdefault("_verified_ids", set())
+        if shard_id not in verified:
+            self._verified_bytes(shard_id)
+            verified.add(shard_id)
+        path = self.shard_path(shard_id)
+        with h5py.File(path, "r") as h5:
+            yield checked_shard(h5, path)
+
+    def _read_rows(self, shard_id: int, rows: np.ndarray) -> Samples:
+        """Rows (sorted, unique) of one shard."""
+        with self._open_verified(shard_id) as h5:
+            return read_samples(h5, rows)
 
     def load_images_labels(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Fast path: only images, labels and soft labels, straight into preallocated arrays."""
@@ -380,31 +446,73 @@ def checked_shard(h5: h5py.File, where: Path) -> h5py.File:
     return h5
 
 
-def read_samples(h5: h5py.File) -> Samples:
-    """Decode one open shard file into `Samples`."""
+def read_samples(h5: h5py.File, rows: np.ndarray | None = None) -> Samples:
+    """Decode one open shard file (or its `rows`: sorted, unique) into `Samples`. For rows, only the image chunks
+    that hold them are read; the per-sample fields are small and read whole."""
+    def field(name: str) -> np.ndarray:
+        values = h5[name][:]
+        return values if rows is None else values[rows]
+
     return Samples(
-        images=h5["images"][:],
-        labels=h5["labels"][:],
-        source_index=h5["source_index"][:],
-        kind=h5["kind"][:].astype(str),
-        corruption=h5["corruption"][:].astype(str),
-        severity=h5["severity"][:],
-        l2=h5["l2"][:],
-        linf=h5["linf"][:],
-        soft_labels=h5["soft_labels"][:] if "soft_labels" in h5 else None,
-        **{name: h5[name][:] for name in PROVENANCE_DEFAULTS if name in h5},  # absent in version 1
+        images=h5["images"][:] if rows is None else _image_rows(h5["images"], rows),
+        labels=field("labels"),
+        source_index=field("source_index"),
+        kind=field("kind").astype(str),
+        corruption=field("corruption").astype(str),
+        severity=field("severity"),
+        l2=field("l2"),
+        linf=field("linf"),
+        soft_labels=field("soft_labels") if "soft_labels" in h5 else None,
+        **{name: field(name) for name in PROVENANCE_DEFAULTS if name in h5},  # absent in version 1
     )
+
+
+def _image_rows(images: h5py.Dataset, rows: np.ndarray) -> np.ndarray:
+    """images[rows], one slice per chunk that holds any of them: h5py's point selection costs far more per row."""
+    per_chunk = images.chunks[0] if images.chunks else max(1, images.shape[0])
+    out = np.empty((len(rows),) + images.shape[1:], images.dtype)
+    chunk_of = rows // per_chunk
+    for chunk in np.unique(chunk_of):
+        wanted = np.flatnonzero(chunk_of == chunk)
+        start = int(chunk) * per_chunk
+        out[wanted] = images[start: start + per_chunk][rows[wanted] - start]
+    return out
 
 
 def write_store(root: str | Path, info: StoreInfo, samples: Samples, *, shard_size: int, overwrite: bool = False,
                 progress: bool = False, replace_stale: bool = False) -> Store:
     """Write an in-memory batch as a complete store, resuming shards already written with this config."""
+    return write_store_from(root, info, len(samples), samples.select, shard_size=shard_size, overwrite=overwrite,
+                            progress=progress, replace_stale=replace_stale)
+
+
+def write_store_from(root: str | Path, info: StoreInfo, count: int, read: Callable[[np.ndarray], Samples], *,
+                     shard_size: int, overwrite: bool = False, progress: bool = False, replace_stale: bool = False
+                     ) -> Store:
+    """Write `count` samples as a complete store, asking `read(positions)` for one shard's samples at a time (so
+    memory follows the shard size), resuming shards already written with this config."""
     store = Store.create(root, info, overwrite=overwrite, replace_stale=replace_stale)
-    plan = shard_plan(len(samples), shard_size)
+    plan = shard_plan(count, shard_size)
     with bar(total=len(plan), desc=f"write {Path(root).name}", unit="shard", enabled=progress) as progress_bar:
         for shard_id, positions in enumerate(plan):
             if not store.has_shard(shard_id):
-                store.write_shard(shard_id, samples.select(positions))
+                store.write_shard(shard_id, read(positions))
             progress_bar.update()
     store.finish(len(plan))
     return store
+
+
+def read_concatenated(stores: list[Store], positions: np.ndarray) -> Samples:
+    """Samples at `positions` of the stores laid end to end (store 0's samples first); hard labels become
+    one-hot rows where some stores have soft labels and others not."""
+    starts = np.concatenate([[0], np.cumsum([len(store) for store in stores])])
+    owner = np.searchsorted(starts, positions, side="right") - 1
+    pieces, where = [], []
+    for k in np.unique(owner):
+        rows = np.flatnonzero(owner == k)
+        pieces.append(stores[k].read(positions[rows] - starts[k]))
+        where.append(rows)
+    merged = Samples.concat(pieces, num_classes=stores[0].num_classes)
+    if any(store.has_soft_labels for store in stores):  # every shard alike, whichever stores it draws from
+        merged = merged.with_soft_labels(stores[0].num_classes)
+    return merged.select(np.argsort(np.concatenate(where), kind="stable"))

@@ -116,12 +116,12 @@ class AdversarialNoise(PartGenerator):
 
     def setup(self, source: Samples) -> None:
         """Train the noise generator once (or load the one saved beside the part with the same identity)."""
-        values = int(np.prod(source.images.shape[1:]))
+        values = int(np.prod(source.image_shape))
         self.eps = self.settings.resolved_eps(values)
         identity = {"settings": dataclasses.asdict(self.settings), "eps": self.eps, "seed": self.context.seed,
                     "surrogates": self.context.surrogate_identity(), "count": len(source)}
         path = self.context.workdir / GENERATOR_FILE
-        self.generator = self.settings.generator(source.images.shape[3])
+        self.generator = self.settings.generator(source.image_shape[2])
         if path.is_file():
             saved = torch.load(path, map_location="cpu", weights_only=True)
             if saved.get("identity") == identity:
@@ -137,18 +137,18 @@ class AdversarialNoise(PartGenerator):
         """Adam on the generator to maximise the ensemble's cross-entropy on clip(x + δ)."""
         device, ensemble = self.context.device, self.context.ensemble
         draws = torch.Generator().manual_seed(self.context.seed * 1_000_003 + Stream.ANT)
-        self.generator = self.settings.generator(source.images.shape[3], draws)
+        self.generator = self.settings.generator(source.image_shape[2], draws)
         self.generator.to(device).train()
         optimizer = torch.optim.Adam(self.generator.parameters(), lr=self.settings.lr)
-        images, labels = torch.from_numpy(source.images), torch.from_numpy(np.asarray(source.labels, np.int64))
         losses = []
         for _ in range(self.settings.iterations):
-            pick = torch.randint(len(images), (min(self.settings.train_batch_size, len(images)),), generator=draws)
-            x = to_float(images[pick].to(device))
+            pick = torch.randint(len(source), (min(self.settings.train_batch_size, len(source)),), generator=draws)
+            batch = source.select(pick.numpy())  # a random batch, read from the part's store
+            x = to_float(torch.from_numpy(batch.images).to(device))
             noise = torch.randn(x.shape, generator=draws).to(device)
             delta = project(x, self.generator(noise), self.eps)
             loss = F.cross_entropy(ensemble((x + delta).contiguous(memory_format=torch.channels_last)),
-                                   labels[pick].to(device))
+                                   torch.from_numpy(np.asarray(batch.labels, np.int64)).to(device))
             optimizer.zero_grad(set_to_none=True)
             (-loss).backward()
             optimizer.step()
@@ -180,4 +180,4 @@ class AdversarialNoise(PartGenerator):
             raise invariant_error(self.name, "L2 over ε", out.source_index[over])
 
     def summary(self, out, source: Samples) -> dict:
-        return {**attack_summary(self.context, out.load(), source), "generator_training": self.history}
+        return {**attack_summary(self.context, out, source), "generator_training": self.history}

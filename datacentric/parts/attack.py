@@ -43,7 +43,7 @@ class TransferAttack(PartGenerator):
         return {"budget_use": budget_use(self._last, self.settings)}
 
     def summary(self, out: Store, source: Samples) -> dict:
-        results = attack_summary(self.context, out.load(), source)
+        results = attack_summary(self.context, out, source)
         entries = [entry for entry in out.manifest["shards"].values() if "info" in entry]
         total = sum(entry["count"] for entry in entries)
         keys = sorted({key for entry in entries for key in entry["info"]["budget_use"]})
@@ -52,18 +52,26 @@ class TransferAttack(PartGenerator):
         return results
 
 
-def attack_summary(context, out: Samples, source: Samples) -> dict:
+def attack_summary(context, out: Store, source) -> dict:
     """White-box error on the surrogates and transfer error on the held-out zoo, on the stored images
-    (the fraction misclassified, with the error on the clean source images beside it)."""
-    adversarial, clean = torch.from_numpy(out.images), torch.from_numpy(source.images)
-    labels = torch.from_numpy(np.asarray(source.labels))
-
-    def rates(model) -> dict:
-        return {"adversarial": float((predict(model, adversarial, device=context.device) != labels).float().mean()),
-                "clean": float((predict(model, clean, device=context.device) != labels).float().mean())}
-
-    results = {"whitebox_error": {"ensemble": rates(context.ensemble)}}
+    (the fraction misclassified, with the error on the clean source images beside it), one shard at a time.
+    `source` is the part's input (`Samples` or `StoreView`): out's sample i was made from its sample i."""
+    models = {"ensemble": context.ensemble}
     if context.holdout is not None:
-        models, held = load_zoo_models(context.holdout, context.device)
-        results["transfer_error"] = {m["name"]: rates(model) for m, model in zip(held, models)}
+        held_models, held = load_zoo_models(context.holdout, context.device)
+        models.update({m["name"]: model for m, model in zip(held, held_models)})
+    wrong = {name: {"adversarial": 0, "clean": 0} for name in models}
+    offset = 0
+    for shard in out.iter_shards():
+        clean = source.select(np.arange(offset, offset + len(shard)))
+        offset += len(shard)
+        labels = torch.from_numpy(np.asarray(clean.labels))
+        for name, model in models.items():
+            for key, images in (("adversarial", shard.images), ("clean", clean.images)):
+                predicted = predict(model, torch.from_numpy(images), device=context.device)
+                wrong[name][key] += int((predicted != labels).sum())
+    rates = {name: {key: count / offset for key, count in counts.items()} for name, counts in wrong.items()}
+    results = {"whitebox_error": {"ensemble": rates.pop("ensemble")}}
+    if context.holdout is not None:
+        results["transfer_error"] = rates
     return results

@@ -106,5 +106,5 @@ class Tlat(PartGenerator):
             raise invariant_error(self.name, "over its drawn budget", out.source_index[over])
 
     def summary(self, out, source: Samples) -> dict:
-        return attack_summary(self.context, out.load(), source)
+        return attack_summary(self.context, out, source)
 

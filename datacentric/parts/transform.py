@@ -24,6 +24,7 @@ from datacentric.core.progress import bar
 from datacentric.core.ranks import shard_assignment
 from datacentric.data.samples import Samples
 from datacentric.data.store import PART_SHARD_SIZE, Store, StoreInfo, shard_plan
+from datacentric.data.view import StoreView
 from datacentric.parts.registry import PartContext, create_generator, generator_class
 
 
@@ -43,7 +44,7 @@ def open_part(input_store: Path, out_dir: Path, generator: str, settings, *, con
     """(source store, its samples, the generator, the output store): the output is created, or resumed when
     it was made with the same config (generator, settings, provenance, source, shard size, seed)."""
     source = Store(input_store)
-    samples = source.load()
+    samples = StoreView(source)  # images read shard by shard, as the generator asks for them
     context = dataclasses.replace(context, workdir=Path(out_dir), num_classes=source.num_classes)
     maker = create_generator(generator, settings, context)
     config = {"generator": generator, "settings": dataclasses.asdict(maker.settings), **maker.provenance(),

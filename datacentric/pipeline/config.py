@@ -14,6 +14,7 @@ from datacentric.benchmark.build import BenchConfig
 from datacentric.core.errors import DatacentricError
 from datacentric.core.tomlconfig import from_dict, read_toml
 from datacentric.corruptions.suites import DEFAULT_TRAINING_SUITE
+from datacentric.data.export import EXPORTERS
 from datacentric.data.split import SplitSettings, parse_ratio
 from datacentric.data.stages import PrepareSettings
 from datacentric.parts.registry import generator_class, make_settings
@@ -77,11 +78,11 @@ class CorruptSettings:
 
 @dataclass(frozen=True)
 class ExportSettings:
-    format: str = ""  # "competition" writes data.npy + label.npy of the enhanced store; "" skips the export
+    format: str = ""  # the enhanced store exported as competition | imagefolder | npz | hf | parquet; "" skips it
 
     def __post_init__(self):
-        if self.format not in ("", "competition"):
-            raise ValueError(f"format must be \"competition\" or \"\" (no export), got {self.format!r}")
+        if self.format not in ("", *EXPORTERS):
+            raise ValueError(f"format must be one of {', '.join(EXPORTERS)} or \"\" (no export), got {self.format!r}")
 
 
 @dataclass(frozen=True)

@@ -93,3 +93,7 @@ class RunLayout:
     @property
     def submission(self) -> Path:
         return self.root / "submission"
+
+    def exported(self, format: str) -> Path:
+        """Where the run's export of this format goes: submission/ for the competition's, export-<format>/ else."""
+        return self.submission if format == "competition" else self.root / f"export-{format}"

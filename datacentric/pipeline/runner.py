@@ -24,11 +24,10 @@ from datacentric.core import device as devices
 from datacentric.core import paths
 from datacentric.core.errors import DatacentricError
 from datacentric.core.io import write_json_atomic
-from datacentric.data.export import export_competition
-from datacentric.data.samples import Samples
+from datacentric.data.export import EXPORTERS
 from datacentric.data.split import DEFAULT_PARTS
 from datacentric.data.stages import dataset_name, prepare, split, split_config, split_is_stale, write_reserve
-from datacentric.data.store import DEFAULT_SHARD_SIZE, Store, StoreInfo, write_store
+from datacentric.data.store import Store, StoreInfo, read_concatenated, shard_size_for, write_store_from
 from datacentric.parts.preview import preview_parts
 from datacentric.parts.registry import PartContext, generator_class
 from datacentric.parts.transform import default_workers, progress_line, transform_with_workers
@@ -114,7 +113,7 @@ class Run:
         c = self.config
         source = Store(self.prepared / "train")
         sliced = [p for p in self.parts_list if p.share is not None]
-        common = dict(stratify=c.split.stratify, limit=c.split.limit, shard_size=DEFAULT_SHARD_SIZE,
+        common = dict(stratify=c.split.stratify, limit=c.split.limit, shard_size=shard_size_for(source.image_shape),
                       reserve=c.attacker.reserve if c.attacker else 0)
         return {self.layout.split_dir: split_config(source, [p.share for p in sliced],
                                                     parts=tuple(p.name for p in sliced), **common),
@@ -219,13 +218,13 @@ class Run:
             stores = [s for s in stores if len(s)]
             if not stores:
                 raise DatacentricError("the enhanced set has no samples: every part is empty")
-            samples = Samples.concat([s.load() for s in stores], num_classes=stores[0].num_classes)
-            order = np.random.default_rng(self.config.seed).permutation(len(samples))
+            order = np.random.default_rng(self.config.seed).permutation(sum(len(s) for s in stores))
             config = {"parts": {s.root.name: s.manifest["config_hash"] for s in stores}}
             if ablated:
                 config["ablated"] = ablated
             info = StoreInfo(self.config.dataset, "assemble", tuple(stores[0].class_names), config, self.config.seed)
-            write_store(folder, info, samples.select(order), shard_size=DEFAULT_SHARD_SIZE, replace_stale=True)
+            write_store_from(folder, info, len(order), lambda rows, s=stores: read_concatenated(s, order[rows]),
+                             shard_size=shard_size_for(stores[0].image_shape), replace_stale=True)  # shard by shard
 
     def stage_train(self) -> None:
         jobs = [job for name, store in self.trained_sets().items()
@@ -256,8 +255,9 @@ class Run:
         preview_parts(self.layout.parts_dir, [p.name for p in self.ordered_parts()], self.layout.parts_preview)
 
     def stage_export(self) -> None:
-        if self.sync.leader and self.config.export.format == "competition":
-            export_competition(Store(self.layout.enhanced), self.layout.submission, overwrite=True)
+        if self.sync.leader and self.config.export.format:
+            EXPORTERS[self.config.export.format](Store(self.layout.enhanced),
+                                                 self.layout.exported(self.config.export.format), overwrite=True)
 
 
 def run(config: PipelineConfig, *, start: str | None = None, until: str | None = None, force: bool = False) -> Path:

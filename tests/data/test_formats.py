@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from datacentric.core.errors import DatacentricError
+from datacentric.data.arrays import NpyRows
 from datacentric.data.source import held_out_positions
 from datacentric.data.sources import load_path
 from datacentric.data.stages import PrepareSettings, dataset_name, prepare
@@ -95,3 +96,18 @@ def test_mixed_sizes_are_one_error_before_anything_is_written_and_image_size_res
     with pytest.raises(DatacentricError, match="other data"):
         prepare(str(root), tmp_path / "prepared", tmp_path / "raw", settings=PrepareSettings(image_size=32),
                 progress=False)
+
+
+@pytest.mark.parametrize("grey", [False, True])
+def test_npy_rows_read_what_numpy_reads_in_any_order(tmp_path, cifar4k, grey):
+    x = cifar4k[0][:300, :, :, 0] if grey else cifar4k[0][:300]
+    np.save(tmp_path / "data.npy", x)
+    rows = NpyRows(tmp_path / "data.npy")
+    expected = x[..., None] if grey else x
+    assert rows.shape == expected.shape and len(rows) == 300
+    positions = np.array([299, 0, 1, 2, 7, 7, 150, 3, 298])  # runs, repeats, both ends, out of order
+    assert np.array_equal(rows[positions], expected[positions])
+    with open(tmp_path / "data.npy", "r+b") as file:  # cut short after opening: one error, never short rows
+        file.truncate(rows.offset + 10 * rows.row_bytes)
+    with pytest.raises(DatacentricError, match="shorter than its header"):
+        rows[np.array([20])]

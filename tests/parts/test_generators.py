@@ -20,6 +20,8 @@ from datacentric.parts.registry import (
     make_settings,
 )
 from datacentric.parts.transform import transform_with_workers
+from datacentric.training.methods import METHODS, method_class
+from tests.cli.test_data_commands import run
 from tests.helpers import write_zoo_dir
 
 _load_all()
@@ -190,14 +192,9 @@ def test_transform_refuses_another_config_in_the_same_folder(setup):
         make(setup, "gaussian_noise", "refuse", settings={"sigma": 0.2})
 
 
-def test_the_methods_command_lists_every_generator_and_training_method():
-    import subprocess
-    import sys
-
-    from datacentric.training.methods import METHODS, method_class
-
+def test_the_methods_command_lists_every_generator_and_training_method(tmp_path):
     method_class("standard")
-    result = subprocess.run([sys.executable, "-m", "datacentric", "methods", "--json"], capture_output=True, text=True)
+    result = run(["methods", "--json"], tmp_path)
     listed = json.loads(result.stdout)
     assert {g["name"] for g in listed["part_generators"]} == set(GENERATORS)
     assert {m["name"] for m in listed["training_methods"]} == set(METHODS)

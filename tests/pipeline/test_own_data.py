@@ -2,9 +2,6 @@
 Hugging Face dataset saved to disk, each ending with a report."""
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -12,6 +9,7 @@ from PIL import Image
 
 from datacentric.data.source import held_out_positions
 from datacentric.data.store import Store
+from tests.cli.test_data_commands import run
 
 PIPELINE = """
 name = "own"
@@ -78,10 +76,7 @@ def test_own_data_runs_through_enhance_from_a_pipeline_file(tmp_path, cifar4k, m
     source = make(tmp_path / "mine", x[:300], y[:300])  # one split: a stratified 20 % test split is held out
     pipeline = tmp_path / "own.toml"
     pipeline.write_text(PIPELINE.format(dataset=source))
-    env = {**os.environ, "DATACENTRIC_DATA": str(tmp_path / "data"), "OMP_NUM_THREADS": "1",
-           "HF_DATASETS_CACHE": str(tmp_path / "hf-cache")}
-    result = subprocess.run([sys.executable, "-m", "datacentric", "enhance", str(pipeline)], capture_output=True,
-                            text=True, env=env)
+    result = run(["enhance", str(pipeline)], tmp_path / "data", check=False, HF_DATASETS_CACHE=str(tmp_path / "hf"))
     assert result.returncode == 0, result.stderr[-3000:]
     test = Store(tmp_path / "data" / "prepared" / "mine" / "test")
     assert len(test) == len(held_out_positions(y[:300], 0.2, seed=0)[1])  # each class's 20 %, rounded

@@ -2,14 +2,12 @@
 data resized on prepare (pipelines/smoke-sizes.toml), each ending with a report."""
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from datacentric.data.store import Store
+from tests.cli.test_data_commands import run
 from tests.conftest import REPO
 
 # At 224 px a CPU does 49× the work of 32 px: the same pipeline with fewer images, cheaper benchmark attacks and
@@ -34,22 +32,20 @@ def test_the_smoke_pipeline_runs_at_larger_image_sizes(tmp_path, cifar4k, side):
         text = text.replace(old, new)
     pipeline = tmp_path / "sizes.toml"
     pipeline.write_text(text)
-    env = {**os.environ, "DATACENTRIC_DATA": str(tmp_path / "data"), "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-m", "datacentric", "enhance", str(pipeline)], capture_output=True,
-                            text=True, env=env)
+    result = run(["enhance", str(pipeline)], tmp_path / "data", check=False)  # in this process: no import cost
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
-    run = tmp_path / "data" / "runs" / "smoke-sizes"
+    run_dir = tmp_path / "data" / "runs" / "smoke-sizes"
     for part in ("clean", "adversarial", "iat", "corrupted", "tlat", "gnt", "speckle", "ant"):
         assert f"part {part}" in result.stdout
-        assert Store(run / "parts" / part).image_shape == (side, side, 3)
+        assert Store(run_dir / "parts" / part).image_shape == (side, side, 3)
     prepared = Store(tmp_path / "data" / "prepared" / f"small-{side}px" / "test")
     assert prepared.manifest["config"]["image_size"] == side and prepared.image_shape == (side, side, 3)
-    report = json.loads((run / "report.json").read_text())
+    report = json.loads((run_dir / "report.json").read_text())
     for entry in report["architectures"].values():
         for model in ("baseline", "enhanced"):
             assert {"clean", "adv", "cor", "R", "imagecorruptions"} <= set(entry[model])
-    assert (run / "report.md").is_file()
-    counts = json.loads((run / "bench" / "bench.json").read_text())["counts"]
+    assert (run_dir / "report.md").is_file()
+    counts = json.loads((run_dir / "bench" / "bench.json").read_text())["counts"]
     assert counts["cor"] == (19 + 4) * 5 and counts["cor-imagecorruptions"] == 18 * 5  # every cell of every suite
-    assert Store(run / "bench" / "cor").image_shape == (side, side, 3)
+    assert Store(run_dir / "bench" / "cor").image_shape == (side, side, 3)
