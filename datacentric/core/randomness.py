@@ -23,6 +23,7 @@ class Stream:
     MIXUP = 40  # mixup partners and weights
     NOISE = 50  # Gaussian and speckle noise
     ANT = 60  # ANT's noise generator: its training draws and each sample's input noise
+    AUGMIX = 70  # AugMix's chain weights, mixing weight, operations and levels
 
 
 def sample_rng(seed: int, source_index: int, stream: int = Stream.CORRUPT) -> np.random.Generator:

@@ -7,14 +7,17 @@ import json
 import numpy as np
 import pytest
 import torch
+from PIL import Image, ImageOps
 
 from datacentric.core.errors import DatacentricError
 from datacentric.data.samples import Samples
 from datacentric.data.store import Store, StoreInfo, write_store
+from datacentric.parts.augmix import OPERATIONS, AugMixSettings, augmix_image
 from datacentric.parts.registry import (
     GENERATORS,
     PartContext,
     _load_all,
+    create_generator,
     generator_class,
     list_generators,
     make_settings,
@@ -37,6 +40,7 @@ SMALL = {
     "gaussian_noise": {"sigmas": [0.04, 0.1]},
     "speckle_noise": {},
     "adversarial_noise": {"eps": 3.0, "iterations": 3, "train_batch_size": 8},
+    "augmix": {"width": 2, "severity": 5},
 }
 
 
@@ -218,3 +222,25 @@ def test_every_generator_runs_at_64_and_224_pixels(setup, name, side):
     assert out.images.shape == (6, side, side, 3) and out.images.dtype == np.uint8
     if name != "clean":
         assert (out.l2 > 0).mean() > 0.5, "most samples change"
+
+
+def test_augmix_mixes_the_original_with_its_chains_by_the_recorded_weight(setup):
+    inputs = Store(setup / "input").load()
+    settings = {"width": 1, "depth": 1, "operations": ["autocontrast"]}  # a chain that draws nothing
+    out = create_generator("augmix", settings, PartContext(seed=3)).generate(inputs, np.arange(len(inputs)))
+    chained = np.stack([np.asarray(ImageOps.autocontrast(Image.fromarray(x))) for x in inputs.images])
+    kept = out.mix_lambda[:, None, None, None]
+    expected = np.round((kept * inputs.images + (1 - kept) * chained.astype(np.float32)) / 255 * 255)
+    assert np.abs(out.images.astype(int) - expected).max() <= 1  # float32 rounding of the same mixture
+    assert (out.kind == "augmix").all() and 0 < out.mix_lambda.min() and out.mix_lambda.max() < 1
+    assert len(np.unique(out.mix_lambda)) == len(out)  # m ~ Beta(1, 1) per image
+
+
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+def test_every_augmix_operation_keeps_the_shape_and_changes_images(cifar4k, operation):
+    settings = AugMixSettings(width=1, depth=1, alpha=1.0, severity=10, operations=(operation,))
+    for images in (cifar4k[0][:20], cifar4k[0][:20, :, :, :1]):  # colour and grey
+        rng = np.random.default_rng(0)
+        mixed = np.stack([augmix_image(image, rng, settings)[0] for image in images])
+        assert mixed.shape == images.shape and mixed.dtype == np.float32 and 0 <= mixed.min() <= mixed.max() <= 1
+        assert np.abs(mixed * 255 - images).mean() > 0.5, operation

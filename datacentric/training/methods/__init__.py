@@ -3,7 +3,7 @@
 The trainer stays one loop (device-resident data, per-(seed, epoch) randomness, checkpoints, exact
 resume, metrics); a method only decides what the model sees and what it is scored against. A method that
 also exists as a part generator uses that part's kernel and settings (the noise, mixup, M-TLAT label and
-ANT generator kernels live in `parts/`), and every inner attack is the attack engine's. Every method counts
+ANT generator and AugMix kernels live in `parts/`), and every inner attack is the attack engine's. Every method counts
 the images it passes forward and backward through the model, the model-agnostic cost that the metrics
 lines record.
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 from datacentric.core.errors import DatacentricError
 from datacentric.core.registry import describe
 from datacentric.core.tomlconfig import from_dict
-from datacentric.training.methods import adversarial, ant, noise, standard  # noqa: F401  (register the methods)
+from datacentric.training.methods import adversarial, ant, augmix, noise, standard  # noqa: F401  (register the methods)
 from datacentric.training.methods.base import METHODS, StepRandom, StepResult, TrainingMethod  # noqa: F401
 
 
