@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from datacentric import __version__
 from datacentric.core.errors import DatacentricError
 
 app = typer.Typer(
@@ -14,6 +15,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Offline dataset enhancement for model robustness (paper 004's data-centric method).",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"datacentric {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")) -> None:
+    """Offline dataset enhancement for model robustness (paper 004's data-centric method)."""
 
 def at_least(minimum: int):
     """An option callback: integers below `minimum` are one `error:` line (typer's own check prints a panel)."""

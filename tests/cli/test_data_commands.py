@@ -12,6 +12,7 @@ from unittest import mock
 import numpy as np
 import pytest
 
+from datacentric import __version__
 from datacentric.cli import main
 from datacentric.data.store import Store
 
@@ -115,6 +116,11 @@ def test_bad_split_and_export_inputs(tmp_path, data_dir, cifar_npz):
     result = run(["export", str(shard.parent), str(tmp_path / "out")], data_dir, check=False)
     assert_one_line_error(result, "fails its checksum")
     assert not (tmp_path / "out").exists()
+
+
+def test_version(tmp_path):
+    result = run(["--version"], tmp_path)
+    assert result.stdout.strip() == f"datacentric {__version__}"
 
 
 def test_competition_rules(tmp_path):
