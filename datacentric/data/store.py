@@ -55,10 +55,15 @@ def shard_name(shard_id: int) -> str:
     return f"shard-{shard_id:05d}.h5"
 
 
+def rows_within(byte_limit: int, most: int, image_shape: tuple[int, ...]) -> int:
+    """How many uint8 images of `image_shape` fit in `byte_limit` bytes: between 1 and `most`."""
+    return max(1, min(most, byte_limit // max(1, int(np.prod(image_shape)))))
+
+
 def shard_size_for(image_shape: tuple[int, ...]) -> int:
     """Samples per shard of a data store of images of `image_shape`: DEFAULT_SHARD_SIZE, or fewer where that
     many would pass SHARD_BYTES, so that a stage streaming shard by shard holds tens of MB, not GB, at 224 px."""
-    return max(1, min(DEFAULT_SHARD_SIZE, SHARD_BYTES // max(1, int(np.prod(image_shape)))))
+    return rows_within(SHARD_BYTES, DEFAULT_SHARD_SIZE, image_shape)
 
 
 def shard_plan(count: int, shard_size: int) -> list[np.ndarray]:
@@ -242,7 +247,7 @@ class Store:
         count = len(samples)
         # At most 1 MiB per chunk, HDF5's default chunk cache: a read of scattered rows then decompresses each
         # chunk once, not once per row (256 CIFAR images are 0.75 MiB; a 224-px image is 0.14 MiB).
-        per_chunk = min(IMAGE_CHUNK, max(1, CHUNK_BYTES // max(1, samples.images[0].nbytes if count else 1)))
+        per_chunk = rows_within(CHUNK_BYTES, IMAGE_CHUNK, samples.images.shape[1:])
         chunk = (max(1, min(count, per_chunk)),) + samples.images.shape[1:]
         h5.create_dataset("images", data=samples.images, chunks=chunk, compression="lzf")
         h5.create_dataset("labels", data=np.asarray(samples.labels, np.int64))
