@@ -9,10 +9,10 @@ DATASET ?= cifar10
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	@# pip's warnings go to a file (shown if the install fails), so a `make enhance > log` stays a short log
-	$(BIN)/pip install --quiet -e '.[dev]' 2> $(VENV)/pip-install.log || (cat $(VENV)/pip-install.log; exit 1)
+	@# the tested torch pair (constraints.txt; the package itself takes ranges). pip's warnings go to a file (shown if the install fails), so a `make enhance > log` stays a short log
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]' 2> $(VENV)/pip-install.log || (cat $(VENV)/pip-install.log; exit 1)
 	touch $(STAMP)
 
 # The dependency rule (docs/ARCHITECTURE.md) and the style checks

@@ -104,7 +104,7 @@ def measure(root: Path, count: int, size: int, base) -> dict[str, tuple[float, f
     peaks = {stage: peak_mib([*cli, "enhance", str(root / "memory.toml"), "--from", stage, "--until", stage], env)
              for stage in STAGES}
     enhanced = root / "data" / "runs" / "memory" / "enhanced"
-    peaks["export npz"] = peak_mib([*cli, "export", str(enhanced), str(root / "npz"), "--format", "npz"], env)
+    peaks["export npz"] = peak_mib([*cli, "export", "--store", str(enhanced), "--out", str(root / "npz"), "--format", "npz"], env)
     return peaks
 
 

@@ -46,14 +46,45 @@ def prepared(tmp_path_factory, shared_data) -> Path:
     return folder
 
 
+def pip_install(target: Path, extras: str = "") -> Path:
+    """`pip install <this checkout>[extras]` into a fresh virtual environment at `target`, as a user installs it,
+    offline: the environment sees this one's packages through a .pth line, so pip resolves every requirement
+    against them (`--no-index`: nothing is downloaded). Installs the checkout's files (tracked and untracked,
+    not ignored) copied outside it, so no build output lands in the checkout. Returns its `datacentric`."""
+    source = target.parent / f"{target.name}-source"
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO, check=True,
+                            capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        if (REPO / name).is_symlink() or (REPO / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, source / name, follow_symlinks=False)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(target)], check=True)
+    python = target / "bin" / "python"
+    purelib = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    outer = subprocess.run([sys.executable, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                           check=True, capture_output=True, text=True).stdout.strip()
+    Path(purelib, "outer-environment.pth").write_text(outer + "\n")
+    result = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-index",
+                             "--no-build-isolation", "--quiet", f"{source}{extras}"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return target / "bin" / "datacentric"
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory) -> Path:
+    """The `datacentric` command of a plain `pip install` (no extras) outside the checkout."""
+    return pip_install(tmp_path_factory.mktemp("install") / "venv")
+
+
 def enhance_smoke(data: Path, *args: str, command: tuple[str, ...] = (sys.executable, "-m", "datacentric"),
-                  pipeline: str = "smoke") -> subprocess.CompletedProcess:
+                  pipeline: str | Path = "smoke") -> subprocess.CompletedProcess:
     """`enhance pipelines/<pipeline>.toml` in data directory `data`, as a user runs it (a real process), with one
     thread per process: torchrun's default, so every smoke run, one process or several ranks, has the same
     arithmetic and can be compared byte for byte."""
     env = {**os.environ, "DATACENTRIC_DATA": str(data), "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([*command, "enhance", str(REPO / "pipelines" / f"{pipeline}.toml"), *args],
-                            capture_output=True, text=True, env=env)
+    path = pipeline if isinstance(pipeline, Path) else REPO / "pipelines" / f"{pipeline}.toml"
+    result = subprocess.run([*command, "enhance", str(path), *args], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 

@@ -10,22 +10,20 @@ import h5py
 import numpy as np
 import torch
 
-from datacentric.core.grid import save_figure
+from datacentric.core.grid import pyplot, save_figure
 from datacentric.core.io import write_text_atomic
 from datacentric.data.inspect import preview, summarize
 from datacentric.data.store import Store
+from datacentric.parts.provenance import part_stores
 
 
 def _provenance(store: Store) -> dict:
     """The store's own config and, for an assembled store, the manifests of the stores it was made from."""
     parts = {}
-    for path in store.manifest["config"].get("parts", {}):
-        try:
-            part = Store(path)
-            parts[path] = {"stage": part.manifest["stage"], "config_hash": part.manifest["config_hash"],
-                           "seed": part.manifest["seed"], "extra": part.manifest["extra"]}
-        except Exception:  # a part that moved away: the card still describes the store itself
-            parts[path] = {"missing": True}
+    for name, part in part_stores(store).items():
+        parts[name] = {"missing": True} if part is None else {
+            "store": str(part.root), "stage": part.manifest["stage"], "config_hash": part.manifest["config_hash"],
+            "seed": part.manifest["seed"], "extra": part.manifest["extra"]}
     return {"stage": store.manifest["stage"], "config_hash": store.manifest["config_hash"],
             "seed": store.manifest["seed"], "package_version": store.manifest["package_version"],
             "versions": {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
@@ -33,10 +31,7 @@ def _provenance(store: Store) -> dict:
 
 
 def write_card(store_path: Path, out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     store = Store(store_path)
     samples = store.load()
@@ -73,6 +68,7 @@ def write_card(store_path: Path, out: Path) -> None:
     lines += ["", "## Examples", "", "![examples](examples.png)", "", "## Transfer success on held-out models", ""]
     lines += [f"- `{path}`: " + ", ".join(f"{name} error {v['adversarial']:.3f} (clean {v['clean']:.3f})"
                                             for name, v in rates.items()) for path, rates in transfer.items()] or \
-        ["- not measured (no held-out models were given to the attack stage)"]
+        ["- not measured: no part of this store was attacked with held-out models beside it (a pipeline's "
+         "attack stage measures its evaluation ensemble; `datacentric attack --holdout ZOO` does the same)"]
     lines += ["", "## Provenance", "", "```json", json.dumps(provenance, indent=1, sort_keys=True), "```", ""]
     write_text_atomic(out / "card.md", "\n".join(lines))

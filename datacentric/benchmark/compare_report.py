@@ -8,7 +8,7 @@ import numpy as np
 
 from datacentric.benchmark.report import load_reports
 from datacentric.core.errors import DatacentricError
-from datacentric.core.grid import save_figure
+from datacentric.core.grid import pyplot, save_figure
 from datacentric.core.io import write_json_atomic, write_text_atomic
 
 STANDARD = "standard"  # the arm every other is measured against (mCE, ΔR)
@@ -99,20 +99,24 @@ def markdown(report: dict) -> str:
 
 
 def figure(report: dict, out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axis = plt.subplots(figsize=(6.5, 4.5))
-    for name, arm in report["arms"].items():
+    """r_vs_cost.png: zoo-mean R against cost, one numbered point per arm (circles data-centric sets, squares
+    training methods), the names in a legend beside the axes, and the standard arm's R as a reference line."""
+    plt = pyplot()
+    fig, axis = plt.subplots(figsize=(9, 5))
+    colours = plt.get_cmap("tab20")
+    for number, (name, arm) in enumerate(report["arms"].items(), start=1):
         minutes, r = arm["cost"].get("seconds", 0) / 60, arm["mean"]["R"]
-        axis.scatter(minutes, r, marker="s" if arm["kind"] == "training" else "o", color="black" if
-                     name == STANDARD else None)
-        axis.annotate(name, (minutes, r), textcoords="offset points", xytext=(4, 3), fontsize=7)
+        axis.scatter(minutes, r, s=70, marker="s" if arm["kind"] == "training" else "o",
+                     color="black" if name == STANDARD else colours((number - 1) % 20), edgecolor="black",
+                     label=f"{number}  {name}  (R {r:.1f}, {minutes:.1f} min)")
+        axis.annotate(str(number), (minutes, r), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        if name == STANDARD:
+            axis.axhline(r, color="black", linewidth=0.8, linestyle=":")
     axis.set_xlabel("cost: minutes of this machine (data + training)")
     axis.set_ylabel("R, zoo mean (%)")
-    axis.set_title("Robustness against cost (o data-centric, □ training method)")
+    axis.set_title("Robustness against cost (o data-centric set, □ training method; dotted: standard)")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
     save_figure(fig, out)
     plt.close(fig)

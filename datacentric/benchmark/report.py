@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from datacentric.core.errors import DatacentricError
-from datacentric.core.grid import save_figure
+from datacentric.core.grid import pyplot, save_figure
 from datacentric.core.io import write_json_atomic, write_text_atomic
 
 ROWS = (("clean", "ACC(P_ori)"), ("adv", "ACC(P_adv)"), ("cor", "ACC(P_cor)"), ("R", "R"))
@@ -201,42 +201,60 @@ def seeds_table(run_dirs: list[Path]) -> str:
 
 
 def figures(report: dict, out_dir: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """per_corruption.png, severity.png and attacks.png: one colour per architecture, baseline plain and
+    enhanced hatched (bars) or dashed and solid (lines), legends outside the data."""
+    plt = pyplot()
     entries = report["architectures"]
-    corruptions = sorted({c for e in entries.values() for s in TRAINED_SETS if s in e for c in e[s]["per_corruption"]})
-    figure, axis = plt.subplots(figsize=(max(8, len(corruptions) * 0.5), 4))
-    width = 0.8 / max(1, 2 * len(entries))
-    for i, (arch, entry) in enumerate(entries.items()):
-        for j, name in enumerate(s for s in TRAINED_SETS if s in entry):
-            values = [entry[name]["per_corruption"].get(c, np.nan) for c in corruptions]
-            offset = (2 * i + j) * width
-            axis.bar(np.arange(len(corruptions)) + offset, values, width, label=f"{arch} {name}",
-                     hatch="//" if name == "enhanced" else None)
-    axis.set_xticks(np.arange(len(corruptions)) + 0.4 - width / 2)
-    axis.set_xticklabels(corruptions, rotation=60, ha="right", fontsize=7)
-    axis.set_ylabel("accuracy (%)")
-    axis.set_title("Accuracy per corruption (severities 1–5 pooled)")
-    axis.legend(fontsize=7)
-    figure.tight_layout()
-    save_figure(figure, out_dir / "per_corruption.png")
-    plt.close(figure)
+    series = [(arch, name, entry[name]) for arch, entry in entries.items() for name in TRAINED_SETS if name in entry]
+    colours = {arch: plt.get_cmap("tab10")(i % 10) for i, arch in enumerate(entries)}
+    seen = {c for _, _, result in series for c in result.get("cor_seen_names", ())}
+    everything = sorted({c for _, _, result in series for c in result["per_corruption"]})
+    corruptions = [c for c in everything if c in seen] + [c for c in everything if c not in seen]
+    labels = [f"{c} (unseen)" if seen and c not in seen else c for c in corruptions]
+    figure, axis = plt.subplots(figsize=(max(8.0, len(corruptions) * 0.55), 4.8))
+    _bars(axis, series, colours, [[r["per_corruption"].get(c, np.nan) for c in corruptions] for *_, r in series],
+          labels)
+    if seen and len(seen & set(corruptions)) < len(corruptions):  # shade the types the training set lacks
+        axis.axvspan(len(seen & set(corruptions)) - 0.5, len(corruptions) - 0.5, color="0.92", zorder=0)
+    axis.set_title("Accuracy per corruption, severities 1–5 pooled" +
+                   ("; shaded: types the enhanced set does not contain" if seen else ""))
+    _finish(plt, figure, axis, out_dir / "per_corruption.png")
 
-    for filename, key, order, title in (("severity.png", "per_severity", ("1", "2", "3", "4", "5"), "severity"),
-                                        ("attacks.png", "per_attack", ATTACK_ORDER, "attack (weak → strong)")):
-        figure, axis = plt.subplots(figsize=(6, 4))
-        for arch, entry in entries.items():
-            for name in (s for s in TRAINED_SETS if s in entry):
-                present = in_order(entry[name][key], order)
-                axis.plot(present, [entry[name][key][k] for k in present], marker="o",
-                          linestyle="--" if name == "baseline" else "-", label=f"{arch} {name}")
-        axis.set_xlabel(title)
-        axis.set_ylabel("accuracy (%)")
-        axis.set_title(f"Accuracy vs {title}")
-        axis.legend(fontsize=7)
-        figure.tight_layout()
-        save_figure(figure, out_dir / filename)
-        plt.close(figure)
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    steps = ("clean", "1", "2", "3", "4", "5")
+    for arch, name, result in series:
+        values = [result["clean"]] + [result["per_severity"].get(k, np.nan) for k in steps[1:]]
+        axis.plot(range(len(steps)), values, marker="o", color=colours[arch],
+                  linestyle="--" if name == "baseline" else "-", label=f"{arch} {name}")
+    axis.set_xticks(range(len(steps)), ["clean\n(P_ori)", *steps[1:]])
+    axis.set_xlabel("corruption severity (P_cor)")
+    axis.set_title("Accuracy against corruption severity, from clean accuracy")
+    _finish(plt, figure, axis, out_dir / "severity.png")
+
+    attacks = in_order({k for *_, r in series for k in r["per_attack"]}, ATTACK_ORDER)
+    figure, axis = plt.subplots(figsize=(max(7.0, 1.4 * (len(attacks) + 1)), 4.5))
+    _bars(axis, series, colours, [[r["clean"]] + [r["per_attack"].get(k, np.nan) for k in attacks] for *_, r in series],
+          ["clean (P_ori)", *attacks])
+    axis.set_title("Accuracy per transfer attack (P_adv, weakest to strongest), beside clean accuracy")
+    _finish(plt, figure, axis, out_dir / "attacks.png")
+
+
+def _bars(axis, series: list, colours: dict, values: list[list[float]], categories: list[str]) -> None:
+    """Grouped bars: one group per category, one bar per (architecture, set)."""
+    width = 0.8 / max(1, len(series))
+    for i, ((arch, name, _), heights) in enumerate(zip(series, values)):
+        axis.bar(np.arange(len(categories)) - 0.4 + (i + 0.5) * width, heights, width, color=colours[arch],
+                 edgecolor="black", linewidth=0.4, hatch="///" if name == "enhanced" else None, label=f"{arch} {name}")
+    axis.set_xticks(np.arange(len(categories)), categories, rotation=45 if len(categories) > 6 else 0,
+                    ha="right" if len(categories) > 6 else "center", fontsize=8)
+    axis.set_xlim(-0.6, len(categories) - 0.4)
+
+
+def _finish(plt, figure, axis, out: Path) -> None:
+    axis.set_ylabel("accuracy (%)")
+    axis.set_ylim(0, 100)
+    axis.grid(axis="y", alpha=0.3)
+    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    figure.tight_layout()
+    save_figure(figure, out)
+    plt.close(figure)

@@ -23,7 +23,8 @@ from datacentric.corruptions.suites import IMAGECORRUPTIONS, get_suite, load_sui
 from datacentric.data.samples import Samples
 from datacentric.data.store import Store
 from datacentric.models.predict import predict
-from datacentric.models.saved import Member, load_model
+from datacentric.models.saved import Member, load_model, training_store
+from datacentric.parts.provenance import seen_corruptions
 
 WHITEBOX_COUNT = 500  # P_ori images attacked white-box (PGD-20 and FGSM at 8/255) per model
 
@@ -31,6 +32,15 @@ WHITEBOX_COUNT = 500  # P_ori images attacked white-box (PGD-20 and FGSM at 8/25
 def suite_functions(training_suite: str) -> set[str]:
     """The corruption functions a training suite applies."""
     return {entry.corruption_type for entry in load_suite(training_suite).entries}
+
+
+def seen_by_model(spec: str) -> set[str] | None:
+    """The corruption functions in the training set of a model file written by `train` (read from its zoo's
+    training store and the parts that store was made from); None for a model from elsewhere or a store gone."""
+    store = training_store(Path(spec.split(",")[0]))
+    if store is None or not (store / "manifest.json").is_file():
+        return None
+    return seen_corruptions(Store(store))
 
 
 def seen_in_training(suites, seen: set[str]) -> dict[str, bool]:
@@ -100,6 +110,7 @@ def evaluate(model: nn.Module, bench: Bench, device: torch.device, *, whitebox_c
     seen_mask = np.array([seen[name] for name in cor.corruption])
     result["cor_seen"] = metrics.accuracy(predictions["cor"][seen_mask], cor.labels[seen_mask])
     result["cor_unseen"] = metrics.accuracy(predictions["cor"][~seen_mask], cor.labels[~seen_mask])
+    result["cor_seen_names"] = sorted({str(name) for name in cor.corruption if seen[name]})  # for the figures
     if LIBRARY in sets:  # the imagecorruptions library's set, apart from P_cor
         library, seen_types = sets[LIBRARY], seen_in_training((IMAGECORRUPTIONS.name,), frozenset(seen_functions))
         predicted = predict(model, torch.from_numpy(library.images), device=device).numpy()

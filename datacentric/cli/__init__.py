@@ -11,6 +11,7 @@ from datacentric.core.errors import DatacentricError
 
 app = typer.Typer(
     add_completion=False,
+    rich_markup_mode=None,  # plain help: rich markup would eat every "[default: …]" written in a help text
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Offline dataset enhancement for model robustness (paper 004's data-centric method).",
@@ -39,6 +40,7 @@ def at_least(minimum: int):
 
 # Importing the command modules registers their commands on `app`.
 from datacentric.cli import attack as _attack  # noqa: E402,F401
+from datacentric.cli import catalog as _catalog  # noqa: E402,F401
 from datacentric.cli import corrupt as _corrupt  # noqa: E402,F401
 from datacentric.cli import data as _data  # noqa: E402,F401
 from datacentric.cli import pipeline as _pipeline  # noqa: E402,F401

@@ -21,11 +21,12 @@ from datacentric.parts.stages import corrupt as corrupt_stage
 @app.command()
 def corrupt(
     dataset: str = typer.Option("cifar10", help="A split dataset's name."),
-    input: Optional[Path] = typer.Option(None, help="Input store [default: data/splits/<dataset>/corrupted]."),
+    store: Optional[Path] = typer.Option(None, help="Input store [default: data/splits/<dataset>/corrupted]."),
     out: Optional[Path] = typer.Option(None, help="Output store [default: data/parts/<dataset>/corrupted]."),
-    suite: str = typer.Option(DEFAULT_TRAINING_SUITE, help="A training suite's name, or a .toml file defining one."),
+    suite: str = typer.Option(DEFAULT_TRAINING_SUITE, help="A training suite's name (`datacentric list suites`), or a "
+                              ".toml file defining one."),
     seed: int = typer.Option(0, callback=at_least(0), help="Global seed; each sample's randomness comes from (seed, source index)."),
-    workers: int = typer.Option(0, callback=at_least(0), help="Worker processes [default: all cores]."),
+    workers: int = typer.Option(0, callback=at_least(0), show_default="0: all cores", help="Worker processes."),
     shard_size: int = typer.Option(PART_SHARD_SIZE, callback=at_least(1), help="Samples per shard."),
     overwrite: bool = typer.Option(False, help="Replace a store made with another config."),
 ) -> None:
@@ -33,20 +34,20 @@ def corrupt(
     chosen = load_suite(suite)
     if chosen.kind != "training":
         raise DatacentricError(f"suite '{chosen.name}' is an evaluation suite; corrupt takes a training suite")
-    source = input or paths.split_dir(dataset) / "corrupted"
+    source = store or paths.split_dir(dataset) / "corrupted"
     target = out or paths.parts_dir(dataset) / "corrupted"
-    store = corrupt_stage(source, target, suite, seed=seed, workers=workers or default_workers(),
-                          shard_size=shard_size, overwrite=overwrite)
-    typer.echo(f"corrupted {len(store)} samples with suite {chosen.name} → {target}")
+    made = corrupt_stage(source, target, suite, seed=seed, workers=workers or default_workers(),
+                         shard_size=shard_size, overwrite=overwrite)
+    typer.echo(f"corrupted {len(made)} samples with suite {chosen.name} → {target}")
 
 
 @app.command()
 def preview(
-    out: Path = typer.Argument(..., help="PNG to write."),
-    suite: str = typer.Option(DEFAULT_TRAINING_SUITE, help="Suite name or .toml file."),
+    out: Path = typer.Option(..., help="PNG to write."),
+    suite: str = typer.Option(DEFAULT_TRAINING_SUITE, help="A suite's name (`datacentric list suites`) or a .toml file."),
     store: Optional[Path] = typer.Option(None, help="Images from this store [default: the prepared cifar10 test split]."),
     count: int = typer.Option(8, callback=at_least(1), help="Images per row."),
-    seed: int = typer.Option(0, callback=at_least(0)),
+    seed: int = typer.Option(0, callback=at_least(0), help="Seed of the corruptions' randomness."),
 ) -> None:
     """One row per corruption (and per severity for evaluation suites) on the same few images."""
     chosen = load_suite(suite)

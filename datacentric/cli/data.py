@@ -24,10 +24,11 @@ from datacentric.data.store import DEFAULT_SHARD_SIZE, Store
 
 @app.command()
 def prepare(
-    dataset: str = typer.Argument(..., help="cifar10, cifar100, hf:NAME, or a path: an ImageFolder tree (train/ and "
+    dataset: str = typer.Argument(..., metavar="DATASET", help="cifar10, cifar100, hf:NAME, or a path: an ImageFolder tree (train/ and "
                                   "test/ class folders, or class folders only) or its .tar.gz, an .npz, a folder "
                                   "with data.npy + label.npy, or a Hugging Face dataset (save_to_disk or Parquet)"),
-    source: Optional[Path] = typer.Option(None, help="Read the data from this local path instead."),
+    source: Optional[Path] = typer.Option(None, help="Read the data from this local path instead [default: the "
+                                          "download folder, then the network]."),
     no_download: bool = typer.Option(False, "--no-download", help="Never touch the network."),
     image_size: int = typer.Option(PrepareSettings.image_size, help="Resize every image to S×S pixels (shorter "
                                    "side, then centre crop); 0 keeps the source's size."),
@@ -59,7 +60,8 @@ def split(
     seed: int = typer.Option(0, callback=at_least(0), help="Seed of the random split."),
     dataset: str = typer.Option("cifar10", help="A prepared dataset's name."),
     stratify: bool = typer.Option(SplitSettings.stratify, help="Keep class proportions in every part."),
-    limit: Optional[int] = typer.Option(None, help="Split a random subset of this many training samples."),
+    limit: Optional[int] = typer.Option(None, help="Split a random subset of this many training samples [default: "
+                                        "all of them]."),
     parts: str = typer.Option("clean,adversarial,corrupted", help="Names of the parts, comma-separated."),
     reserve: int = typer.Option(0, callback=at_least(0), help="Hold this many training images out of the parts "
                                 "(the same ones for every seed) and write them to <out>/reserve: the independent "
@@ -86,8 +88,9 @@ def split(
 
 @app.command()
 def inspect(
-    store: Path = typer.Argument(..., help="A store directory."),
-    preview: Optional[Path] = typer.Option(None, help="Also write a labelled grid of samples to this PNG."),
+    store: Path = typer.Option(..., help="A store directory."),
+    out: Optional[Path] = typer.Option(None, help="Also write a labelled grid of samples to this PNG [default: "
+                                       "none]."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Counts per kind, class and corruption, and a summary of the perturbation norms."""
@@ -95,9 +98,9 @@ def inspect(
     samples = opened.load()
     summary = inspect_core.summarize(opened, samples)
     typer.echo(json.dumps(summary, indent=1) if as_json else inspect_core.format_summary(summary))
-    if preview:
-        inspect_core.preview(opened, samples, preview)
-        typer.echo(f"preview → {preview}")
+    if out:
+        inspect_core.preview(opened, samples, out)
+        typer.echo(f"preview → {out}")
 
 
 ExportFormat = Enum("ExportFormat", {name: name for name in EXPORTERS}, type=str)  # the formats, declared once
@@ -105,8 +108,8 @@ ExportFormat = Enum("ExportFormat", {name: name for name in EXPORTERS}, type=str
 
 @app.command()
 def export(
-    store: Path = typer.Argument(..., help="A store directory."),
-    out: Path = typer.Argument(..., help="Output directory."),
+    store: Path = typer.Option(..., help="A store directory."),
+    out: Path = typer.Option(..., help="Output directory."),
     format: ExportFormat = typer.Option("competition", help="competition: data.npy + label.npy; imagefolder: PNGs by "
                                         "class; npz: data.npz (image, label); hf: a Hugging Face dataset "
                                         "(save_to_disk); parquet: the same as Parquet files."),

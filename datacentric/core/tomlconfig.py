@@ -14,8 +14,18 @@ from datacentric.core.errors import DatacentricError
 
 
 def pipelines_dir() -> Path:
-    """pipelines/ of this checkout (or $DATACENTRIC_PIPELINES)."""
-    return Path(os.environ.get("DATACENTRIC_PIPELINES", Path(__file__).resolve().parents[2] / "pipelines"))
+    """The pipelines, recipes and zoos shipped inside the package (datacentric/pipelines, which a checkout
+    also shows as pipelines/), or $DATACENTRIC_PIPELINES."""
+    return Path(os.environ.get("DATACENTRIC_PIPELINES", Path(__file__).resolve().parents[1] / "pipelines"))
+
+
+def find_pipeline(name: str | Path, beside: Path | None = None) -> Path:
+    """A pipeline file a comparison names: one beside `beside` (the comparison's own folder, so a copied set of
+    pipelines stays together), else the packaged one. An absolute path is used as it is."""
+    for candidate in ([Path(beside) / name] if beside else []) + [pipelines_dir() / name]:
+        if candidate.is_file():
+            return candidate
+    return pipelines_dir() / name  # missing: read_toml says so, naming the packaged path
 
 
 def read_toml(path: Path) -> dict:
@@ -27,6 +37,39 @@ def read_toml(path: Path) -> dict:
         raise DatacentricError(f"{path} is not UTF-8 text (a TOML file must be)") from None
     except tomllib.TOMLDecodeError as error:
         raise DatacentricError(f"{path} is not valid TOML: {error}") from None
+
+
+def apply_overrides(table: dict, overrides: tuple[str, ...] | list[str], where: str) -> dict:
+    """`section.key=value` overrides (the CLI's `--set`) applied to a TOML table read from `where`: the value is
+    read as TOML (`3`, `0.5`, `true`, `["a", "b"]`, `"text"`), else taken as a string (`suite=cifar10c-light`);
+    a number in the path indexes an array (`parts.1.share=0.4`). The typed config checks the result as it
+    checks the file."""
+    for override in overrides:
+        dotted, sep, raw = override.partition("=")
+        keys = [k.strip() for k in dotted.split(".")]
+        if not sep or not all(keys):
+            raise DatacentricError(f"--set takes section.key=value, got {override!r}")
+        try:
+            value = tomllib.loads(f"value = {raw.strip()}")["value"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()
+        node = table
+        for depth, key in enumerate(keys[:-1]):
+            if isinstance(node, list):
+                if not key.isdigit() or int(key) >= len(node):
+                    raise DatacentricError(f"--set {override}: {'.'.join(keys[:depth])} has no entry {key}")
+                node = node[int(key)]
+            else:
+                node = node.setdefault(key, {})
+            if not isinstance(node, (dict, list)):
+                raise DatacentricError(f"--set {override}: {'.'.join(keys[:depth + 1])} in {where} is not a table")
+        if isinstance(node, list):
+            if not keys[-1].isdigit() or int(keys[-1]) >= len(node):
+                raise DatacentricError(f"--set {override}: no entry {keys[-1]} to set")
+            node[int(keys[-1])] = value
+        else:
+            node[keys[-1]] = value
+    return table
 
 
 def from_dict(cls, data: dict, where: str):

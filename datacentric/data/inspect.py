@@ -63,5 +63,5 @@ def preview(store: Store, samples: Samples, out: Path, *, count: int = 32, seed:
     for start in range(0, len(chosen), columns):
         picked = chosen[start : start + columns]
         rows.append([samples.images[i] for i in picked])
-        captions.append([f"{names[samples.labels[i]]}|{samples.corruption[i] or samples.kind[i]}" for i in picked])
-    save_grid(rows, out, cell_labels=captions, scale=3)
+        captions.append([f"{names[samples.labels[i]]}\n{samples.corruption[i] or samples.kind[i]}" for i in picked])
+    save_grid(rows, out, cell_labels=captions)

@@ -211,6 +211,18 @@ def member_identities(folder: Path) -> set[tuple[str, int]]:
     return {(m["arch"], int(m["seed"])) for m in read_zoo_index(folder)["members"]}
 
 
+def training_store(model_file: Path) -> Path | None:
+    """The store a `model.pt` of a trained zoo folder was trained on (its zoo's zoo.json), or None for a model
+    file from elsewhere."""
+    index = Path(model_file).parent.parent / ZOO_INDEX
+    if Path(model_file).name != "model.pt" or not index.is_file():
+        return None
+    recorded = json.loads(index.read_text()).get("store")
+    if not recorded:
+        return None
+    return Path(recorded) if Path(recorded).is_absolute() else paths.data_dir() / recorded
+
+
 def training_images(folder: Path) -> np.ndarray:
     """Source indices of the images a trained zoo folder was trained on (its zoo.json names the store)."""
     recorded = read_zoo_index(folder).get("store")

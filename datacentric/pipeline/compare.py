@@ -18,7 +18,7 @@ from pathlib import Path
 from datacentric.benchmark.compare_report import STANDARD, write
 from datacentric.core.errors import DatacentricError
 from datacentric.core.io import write_json_atomic
-from datacentric.core.tomlconfig import from_dict, pipelines_dir, read_toml
+from datacentric.core.tomlconfig import apply_overrides, find_pipeline, from_dict, read_toml
 from datacentric.models.saved import Member
 from datacentric.pipeline.config import RUN_NAME, PipelineConfig, load_pipeline, with_seed
 from datacentric.pipeline.layout import RunLayout
@@ -52,17 +52,24 @@ class CompareConfig:
     arms: tuple[Arm, ...]
     seed: int = 0
     epochs: int | None = None  # target epochs for every arm (None: the base pipeline's)
+    folder: str = ""  # the comparison file's folder: `base` and arms' `data` are looked up there first
+    overrides: tuple[str, ...] = ()  # the command line's `--set key=value`, recorded with the run
 
 
-def load_compare(path: Path) -> CompareConfig:
+def load_compare(path: Path, overrides: tuple[str, ...] = ()) -> CompareConfig:
     """Read and check a comparison TOML: arm names, their pipelines and recipes, and that every data arm's
     pipeline shares the base's subset, target zoo and attacker (else the arms would not be comparable)."""
-    table = read_toml(path)
+    table = apply_overrides(read_toml(path), overrides, str(path))
+    for key in ("folder", "overrides"):
+        if key in table:
+            raise DatacentricError(f"{path}: `{key}` is set by the command, not in the file")
+    table["overrides"] = tuple(overrides)
     arms = table.pop("arms", None)
     if not isinstance(arms, list) or not arms or not all(isinstance(a, dict) for a in arms):
         raise DatacentricError(f"{path}: [[arms]] must be a non-empty list of tables")
     table["arms"] = tuple(from_dict(Arm, a, f"{path} arm '{a.get('name', '?')}'") for a in arms)
     table.setdefault("name", Path(path).stem)
+    table["folder"] = str(Path(path).parent)
     config = from_dict(CompareConfig, table, str(path))
     names = [a.name for a in config.arms]
     if not RUN_NAME.match(config.name) or len(set(names)) != len(names) or STANDARD not in names:
@@ -74,12 +81,12 @@ def load_compare(path: Path) -> CompareConfig:
         if arm.recipe:
             load_recipe(arm.recipe)
         if arm.data:
-            check_shared(base, load_pipeline(pipelines_dir() / arm.data), f"{path} arm '{arm.name}'")
+            check_shared(base, load_pipeline(find_pipeline(arm.data, config.folder)), f"{path} arm '{arm.name}'")
     return config
 
 
 def base_pipeline(config: CompareConfig) -> PipelineConfig:
-    return with_seed(load_pipeline(pipelines_dir() / config.base), config.seed)
+    return with_seed(load_pipeline(find_pipeline(config.base, config.folder)), config.seed)
 
 
 def check_shared(base: PipelineConfig, other: PipelineConfig, where: str) -> None:
@@ -104,7 +111,7 @@ class Comparison:
         self.root = self.layout.root
         self.sync = Sync(self.root)
         self.base_run = Run(self.base, self.sync)
-        self.data_runs = {arm.name: Run(with_seed(load_pipeline(pipelines_dir() / arm.data), config.seed), self.sync)
+        self.data_runs = {arm.name: Run(with_seed(load_pipeline(find_pipeline(arm.data, config.folder)), config.seed), self.sync)
                           for arm in config.arms if arm.data}  # each pipeline read once
 
     def data_run(self, arm: Arm) -> Run:

@@ -12,7 +12,7 @@ from typing import Any
 from datacentric.attacks.engine import AttackConfig
 from datacentric.benchmark.build import BenchConfig
 from datacentric.core.errors import DatacentricError
-from datacentric.core.tomlconfig import from_dict, read_toml
+from datacentric.core.tomlconfig import apply_overrides, from_dict, read_toml
 from datacentric.corruptions.suites import DEFAULT_TRAINING_SUITE
 from datacentric.data.export import EXPORTERS
 from datacentric.data.split import SplitSettings, parse_ratio
@@ -105,6 +105,7 @@ class PipelineConfig:
     # assembled parts to ablate: for each, the target zoo also trains on the enhanced set with that part
     # replaced by the clean images it was made from, and the report shows what the part adds
     ablation: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = ()  # the command line's `--set section.key=value`, recorded with the run
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not RUN_NAME.match(self.name):
@@ -130,11 +131,13 @@ SECTIONS = {"prepare": PrepareSettings, "split": SplitSettings, "surrogates": Zo
             "benchmark": BenchConfig, "export": ExportSettings}
 
 
-def load_pipeline(path: Path) -> PipelineConfig:
-    """Read and type-check a pipeline TOML; unknown keys, bad values and bad part graphs are errors here,
-    before any stage runs."""
-    table = read_toml(path)
-    values = {}
+def load_pipeline(path: Path, overrides: tuple[str, ...] = ()) -> PipelineConfig:
+    """Read and type-check a pipeline TOML with `--set` overrides applied; unknown keys, bad values and bad part
+    graphs are errors here, before any stage runs."""
+    table = apply_overrides(read_toml(path), overrides, str(path))
+    if "overrides" in table:
+        raise DatacentricError(f"{path}: `overrides` is set by --set on the command line, not in the file")
+    values = {"overrides": tuple(overrides)} if overrides else {}
     for key, value in table.items():
         if key in SECTIONS:
             if not isinstance(value, dict):

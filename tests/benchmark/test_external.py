@@ -103,7 +103,7 @@ def test_benchmark_run_and_evaluate_measure_a_checkpoint_of_each_format(tmp_path
     test_store = bench.parent / "test"
     for kind, spec in named.items():
         assert {"clean", "adv", "cor", "whitebox"} <= set(measured[spec]), kind
-        result = run(["evaluate-clean", spec, str(test_store), "--device", "cpu"], data_dir)
+        result = run(["evaluate-clean", spec, "--store", str(test_store), "--device", "cpu"], data_dir)
         reported = json.loads(result.stdout.strip().splitlines()[-1])
         model = originals.get(kind, module_models["cifar_resnet8"])
         images, labels = Store(test_store).load_images_labels()[:2]

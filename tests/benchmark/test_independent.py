@@ -80,7 +80,7 @@ def test_the_build_command_takes_bench_config_defaults_for_options_left_out(fold
     from tests.cli.test_data_commands import run
 
     run(["benchmark", "build", "--evaluation", str(folders / "evaluation"), "--surrogates", str(folders / "surrogates"),
-         "--attacker", str(folders / "attacker"), "--test-store", str(folders / "test"), "--out", str(folders / "cli"),
+         "--attacker", str(folders / "attacker"), "--store", str(folders / "test"), "--out", str(folders / "cli"),
          "--clean-count", "40", "--adv-count", "8", "--cor-per-cell", "1", "--device", "cpu"], data_dir)
     config = json.loads((folders / "cli" / "bench.json").read_text())["config"]
     defaults = BenchConfig()

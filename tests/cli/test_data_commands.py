@@ -62,16 +62,16 @@ def test_prepare_split_inspect_export(tmp_path, data_dir, cifar_npz):
     assert sorted(indices) == list(range(3000))
     part = Store(data_dir / "splits" / "cifar-small" / "adversarial").load()
     np.testing.assert_array_equal(part.images, train.load().images[part.source_index])
-    shown = run(["inspect", str(data_dir / "splits" / "cifar-small" / "corrupted"), "--preview",
+    shown = run(["inspect", "--store", str(data_dir / "splits" / "cifar-small" / "corrupted"), "--out",
                  str(tmp_path / "grid.png"), "--json"], data_dir)
     summary = json.loads(shown.stdout.split("\npreview")[0])
     assert summary["samples"] == 2000 and summary["kinds"] == {"clean": 2000}
     assert (tmp_path / "grid.png").stat().st_size > 1000
-    run(["export", str(data_dir / "splits" / "cifar-small" / "adversarial"), str(tmp_path / "sub")], data_dir)
+    run(["export", "--store", str(data_dir / "splits" / "cifar-small" / "adversarial"), "--out", str(tmp_path / "sub")], data_dir)
     data, label = np.load(tmp_path / "sub" / "data.npy"), np.load(tmp_path / "sub" / "label.npy")
     assert data.shape == (500, 32, 32, 3) and data.dtype == np.uint8
     np.testing.assert_allclose(label.sum(1), 1) and np.testing.assert_array_equal(label.argmax(1), part.labels)
-    run(["export", str(data_dir / "splits" / "cifar-small" / "clean"), str(tmp_path / "folder"), "--format",
+    run(["export", "--store", str(data_dir / "splits" / "cifar-small" / "clean"), "--out", str(tmp_path / "folder"), "--format",
          "imagefolder"], data_dir)
     assert len(list((tmp_path / "folder").rglob("*.png"))) == 500
 
@@ -92,7 +92,7 @@ def test_prepare_whole_cifar10_archive_and_split_0_1_4(data_dir, prepared):
     (["prepare", "cifar10", "--no-download"], "DATACENTRIC_CIFAR10_ARCHIVE"),
     (["prepare", "{tmp}/missing.tar.gz"], "does not exist"),
     (["split"], "not prepared"),
-    (["inspect", "{tmp}"], "is not a store"),
+    (["inspect", "--store", "{tmp}"], "is not a store"),
     (["benchmark", "run", "{tmp}/m.pt", "--bench", "{tmp}", "--out", "{tmp}/out"], "not a built benchmark"),
 ])
 def test_bad_input_is_one_error_line(tmp_path, data_dir, args, pattern):
@@ -113,7 +113,7 @@ def test_bad_split_and_export_inputs(tmp_path, data_dir, cifar_npz):
     run(["split", "--dataset", "cifar-small", "--ratio", "1:1:1", "--overwrite"], data_dir)
     shard = next((data_dir / "splits" / "cifar-small" / "clean").glob("shard-*.h5"))
     shard.write_bytes(shard.read_bytes()[:-100])
-    result = run(["export", str(shard.parent), str(tmp_path / "out")], data_dir, check=False)
+    result = run(["export", "--store", str(shard.parent), "--out", str(tmp_path / "out")], data_dir, check=False)
     assert_one_line_error(result, "fails its checksum")
     assert not (tmp_path / "out").exists()
 

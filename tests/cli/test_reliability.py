@@ -43,11 +43,11 @@ def weights(path):
 
 def test_a_model_of_another_store_is_never_reused(tmp_path, data_dir, prepared):
     first, second = str(prepared / "clean"), str(prepared / "adversarial")
-    run(["train", first, "--out", str(tmp_path / "zoo"), *TINY], data_dir)
+    run(["train", "--store", first, "--out", str(tmp_path / "zoo"), *TINY], data_dir)
     trained_on_first = weights(tmp_path / "zoo" / "cifar_resnet8-s0" / "model.pt")
-    assert_one_line_error(run(["train", second, "--out", str(tmp_path / "zoo"), "--resume", *TINY], data_dir,
+    assert_one_line_error(run(["train", "--store", second, "--out", str(tmp_path / "zoo"), "--resume", *TINY], data_dir,
                               check=False), "another store")
-    run(["train", second, "--out", str(tmp_path / "zoo"), *TINY], data_dir)  # without --resume: trained again
+    run(["train", "--store", second, "--out", str(tmp_path / "zoo"), *TINY], data_dir)  # without --resume: trained again
     identity = json.loads((tmp_path / "zoo" / "cifar_resnet8-s0" / "identity.json").read_text())
     assert identity["store_hash"] == Store(second).manifest["config_hash"]
     retrained = weights(tmp_path / "zoo" / "cifar_resnet8-s0" / "model.pt")
@@ -56,14 +56,14 @@ def test_a_model_of_another_store_is_never_reused(tmp_path, data_dir, prepared):
 
 def test_a_damaged_model_is_detected_and_retrained(tmp_path, data_dir, prepared):
     store = str(prepared / "clean")
-    run(["train", store, "--out", str(tmp_path / "zoo"), *TINY], data_dir)
+    run(["train", "--store", store, "--out", str(tmp_path / "zoo"), *TINY], data_dir)
     model = tmp_path / "zoo" / "cifar_resnet8-s0" / "model.pt"
     good = model.read_bytes()
     damaged = bytearray(good)
     damaged[len(damaged) // 2] ^= 0xFF
     model.write_bytes(bytes(damaged))
-    assert_one_line_error(run(["evaluate-clean", str(model), store], data_dir, check=False), "checksum")
-    run(["train", store, "--out", str(tmp_path / "zoo"), *TINY], data_dir)  # not reused: trained again
+    assert_one_line_error(run(["evaluate-clean", str(model), "--store", store], data_dir, check=False), "checksum")
+    run(["train", "--store", store, "--out", str(tmp_path / "zoo"), *TINY], data_dir)  # not reused: trained again
     assert model.read_bytes() != bytes(damaged)
     load_model(model)
 
@@ -72,9 +72,9 @@ def test_export_overwrite_replaces_only_what_an_export_wrote(tmp_path, data_dir,
     out = tmp_path / "submission"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    assert_one_line_error(run(["export", str(prepared / "clean"), str(out)], data_dir, check=False), "--overwrite")
-    run(["export", str(prepared / "clean"), str(out), "--overwrite"], data_dir)
-    run(["export", str(prepared / "adversarial"), str(out), "--overwrite"], data_dir)
+    assert_one_line_error(run(["export", "--store", str(prepared / "clean"), "--out", str(out)], data_dir, check=False), "--overwrite")
+    run(["export", "--store", str(prepared / "clean"), "--out", str(out), "--overwrite"], data_dir)
+    run(["export", "--store", str(prepared / "adversarial"), "--out", str(out), "--overwrite"], data_dir)
     assert (out / "notes.txt").read_text() == "mine" and np.load(out / "data.npy").shape == (200, 32, 32, 3)
 
 
@@ -99,9 +99,9 @@ def test_a_moved_data_directory_still_resumes(tmp_path, data_dir, prepared):
 def test_an_unwritable_output_is_one_line(tmp_path, data_dir, prepared):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    assert_one_line_error(run(["export", str(prepared / "clean"), str(blocker / "out")], data_dir, check=False),
+    assert_one_line_error(run(["export", "--store", str(prepared / "clean"), "--out", str(blocker / "out")], data_dir, check=False),
                           str(blocker))
-    assert_one_line_error(run(["train", str(prepared / "clean"), "--out", str(blocker / "zoo"), *TINY], data_dir,
+    assert_one_line_error(run(["train", "--store", str(prepared / "clean"), "--out", str(blocker / "zoo"), *TINY], data_dir,
                               check=False), "Not a directory")
 
 
@@ -114,7 +114,7 @@ def test_a_full_disk_during_a_shard_write_is_one_line_and_leaves_no_temporaries(
 
     monkeypatch.setattr(Store, "_fill_shard", full)
     out = tmp_path / "noisy"
-    code = main(["corrupt", "--input", str(prepared / "clean"), "--out", str(out), "--workers", "1"])
+    code = main(["corrupt", "--store", str(prepared / "clean"), "--out", str(out), "--workers", "1"])
     stderr = capsys.readouterr().err
     assert code == 2 and stderr.startswith(f"error: cannot write {out / 'shard-00000.h5'}"), stderr
     assert len(stderr.splitlines()) == 1
@@ -133,7 +133,7 @@ def test_a_full_disk_during_a_model_write_is_one_line_and_leaves_no_temporaries(
 
     monkeypatch.setattr(torch, "save", full)
     zoo = tmp_path / "zoo"
-    code = main(["train", str(prepared / "clean"), "--out", str(zoo), *TINY])
+    code = main(["train", "--store", str(prepared / "clean"), "--out", str(zoo), *TINY])
     stderr = capsys.readouterr().err
     assert code == 2 and stderr.startswith("error: cannot write ") and len(stderr.splitlines()) == 1, stderr
     assert not list(zoo.rglob(".*tmp*")) and not list(zoo.rglob("model.pt"))
@@ -160,16 +160,16 @@ def test_bad_command_lines_are_one_line_and_write_nothing(data_dir, prepared, ar
 @pytest.mark.parametrize("option,value,message", [("--linf-eps", "nan", "linf_eps"), ("--linf-eps", "2", "linf_eps"),
                                                   ("--seed", "-1", "--seed")])
 def test_bad_attack_values_are_one_line_and_write_nothing(tmp_path, data_dir, prepared, option, value, message):
-    run(["train", str(prepared / "clean"), "--out", str(tmp_path / "zoo"), *TINY], data_dir)
+    run(["train", "--store", str(prepared / "clean"), "--out", str(tmp_path / "zoo"), *TINY], data_dir)
     out = tmp_path / "attacked"
-    assert_one_line_error(run(["attack", "--input", str(prepared / "adversarial"), "--out", str(out), "--surrogates",
+    assert_one_line_error(run(["attack", "--store", str(prepared / "adversarial"), "--out", str(out), "--surrogates",
                                str(tmp_path / "zoo"), "--batch-size", "8", option, value], data_dir, check=False),
                           message)
     assert not out.exists()
 
 
 def test_train_refuses_a_nan_learning_rate(tmp_path, data_dir, prepared):
-    assert_one_line_error(run(["train", str(prepared / "clean"), "--out", str(tmp_path / "z"), "--lr", "nan", *TINY],
+    assert_one_line_error(run(["train", "--store", str(prepared / "clean"), "--out", str(tmp_path / "z"), "--lr", "nan", *TINY],
                               data_dir, check=False), "lr")
     assert not (tmp_path / "z").exists()
 
@@ -207,7 +207,7 @@ def test_training_on_a_damaged_store_writes_nothing(tmp_path, data_dir, prepared
     data = bytearray(shard.read_bytes())
     data[len(data) // 2] ^= 0xFF
     shard.write_bytes(bytes(data))
-    assert_one_line_error(run(["train", str(prepared / "clean"), "--out", str(tmp_path / "zoo"), *TINY], data_dir,
+    assert_one_line_error(run(["train", "--store", str(prepared / "clean"), "--out", str(tmp_path / "zoo"), *TINY], data_dir,
                               check=False), "fails its checksum")
     assert not (tmp_path / "zoo").exists()
 
@@ -231,7 +231,7 @@ def test_a_failed_checkpoint_write_leaves_no_temporary(tmp_path, cifar4k, monkey
 @pytest.mark.parametrize("named", ["../victim.txt", "ABSOLUTE_FILE", "ABSOLUTE_DIR", "legacy"])
 def test_an_export_marker_naming_anything_else_deletes_nothing(tmp_path, data_dir, prepared, named):
     out = tmp_path / "submission"
-    run(["export", str(prepared / "clean"), str(out)], data_dir)
+    run(["export", "--store", str(prepared / "clean"), "--out", str(out)], data_dir)
     victim, folder = tmp_path / "victim.txt", tmp_path / "precious"
     victim.write_text("keep")
     (folder / "inside").mkdir(parents=True)
@@ -242,7 +242,7 @@ def test_an_export_marker_naming_anything_else_deletes_nothing(tmp_path, data_di
         marker.write_text("data.npy\nlabel.npy\n../victim.txt\n")
     else:
         marker.write_text(json.dumps({"files": {name: "0" * 64, "data.npy": "0" * 64}}))
-    result = run(["export", str(prepared / "adversarial"), str(out), "--overwrite"], data_dir, check=False)
+    result = run(["export", "--store", str(prepared / "adversarial"), "--out", str(out), "--overwrite"], data_dir, check=False)
     assert_one_line_error(result, "nothing was replaced")
     assert victim.read_text() == "keep" and (folder / "inside" / "file").read_text() == "keep"
     assert (out / "data.npy").exists() and (out / "label.npy").exists()
@@ -250,8 +250,8 @@ def test_an_export_marker_naming_anything_else_deletes_nothing(tmp_path, data_di
 
 def test_an_exported_file_changed_since_is_not_replaced(tmp_path, data_dir, prepared):
     out = tmp_path / "submission"
-    run(["export", str(prepared / "clean"), str(out)], data_dir)
+    run(["export", "--store", str(prepared / "clean"), "--out", str(out)], data_dir)
     np.save(out / "data.npy", np.zeros(3))  # edited by hand after the export
-    result = run(["export", str(prepared / "adversarial"), str(out), "--overwrite"], data_dir, check=False)
+    result = run(["export", "--store", str(prepared / "adversarial"), "--out", str(out), "--overwrite"], data_dir, check=False)
     assert_one_line_error(result, "changed since an export wrote it")
     assert np.load(out / "data.npy").shape == (3,)

@@ -62,7 +62,7 @@ def test_class_names_cannot_leave_an_imagefolder_export(tmp_path, data_dir, cifa
     classes = ("../../x",) + CIFAR10_CLASSES[1:]
     run(["prepare", str(small_npz(tmp_path / "odd.npz", cifar4k, classes=classes))], data_dir)
     out = tmp_path / "export"
-    result = run(["export", str(data_dir / "prepared" / "odd" / "test"), str(out), "--format", "imagefolder"],
+    result = run(["export", "--store", str(data_dir / "prepared" / "odd" / "test"), "--out", str(out), "--format", "imagefolder"],
                  data_dir, check=False)
     assert_one_line_error(result, "cannot be folder names")
     assert not out.exists() and not (tmp_path / "x").exists()
@@ -80,7 +80,7 @@ def test_a_shard_reading_another_file_through_hdf5_external_storage_is_refused(t
     manifest = json.loads((store / "manifest.json").read_text())
     manifest["shards"]["0"]["sha256"] = sha256_file(shard)  # a forger updates the checksum too
     (store / "manifest.json").write_text(json.dumps(manifest))
-    result = run(["export", str(store), str(tmp_path / "out")], data_dir, check=False)
+    result = run(["export", "--store", str(store), "--out", str(tmp_path / "out")], data_dir, check=False)
     assert_one_line_error(result, "not stored in the shard itself")
     assert not (tmp_path / "out").exists()
 
@@ -111,7 +111,7 @@ def test_a_checkpoint_that_would_run_code_is_refused_without_running_it(tmp_path
     (tmp_path / "bench" / "bench.json").write_text(json.dumps({"counts": {}, "config": {}}))  # models load first
     for spec in (str(path), f"{path},arch=cifar_resnet8"):
         args = (["benchmark", "run", spec, "--bench", str(tmp_path / "bench"), "--out", str(tmp_path / "out")]
-                if command == "benchmark run" else ["evaluate-clean", spec, str(tmp_path / "store")])
+                if command == "benchmark run" else ["evaluate-clean", spec, "--store", str(tmp_path / "store")])
         result = run(args, data_dir, check=False)
         assert_one_line_error(result, f"cannot load model {path}")
         assert not marker.exists() and not (tmp_path / "out").exists()
@@ -183,7 +183,7 @@ def test_an_edited_manifest_is_one_line(tmp_path, data_dir, cifar4k):
     manifest = json.loads(manifest_path.read_text())
     manifest["shards"]["0"]["count"] = "many"
     manifest_path.write_text(json.dumps(manifest))
-    assert_one_line_error(run(["inspect", str(manifest_path.parent)], data_dir, check=False), "is damaged")
+    assert_one_line_error(run(["inspect", "--store", str(manifest_path.parent)], data_dir, check=False), "is damaged")
 
 
 def test_a_damaged_checkpoint_is_not_resumed(tmp_path, cifar4k, capsys):
@@ -213,7 +213,7 @@ class Payload:
 def test_a_malicious_checkpoint_on_resume_is_one_line_and_runs_nothing(tmp_path, data_dir, cifar4k, monkeypatch):
     monkeypatch.chdir(tmp_path)
     run(["prepare", str(small_npz(tmp_path / "small.npz", cifar4k))], data_dir)
-    train = ["train", str(data_dir / "prepared" / "small" / "train"), "--out", str(tmp_path / "zoo"), "--zoo",
+    train = ["train", "--store", str(data_dir / "prepared" / "small" / "train"), "--out", str(tmp_path / "zoo"), "--zoo",
              "smoke-tiny", "--epochs", "1", "--device", "cpu"]
     run(train, data_dir)
     member = tmp_path / "zoo" / "cifar_resnet8-s0"
@@ -288,3 +288,15 @@ def test_an_unknown_torchvision_builder_is_one_line(tmp_path):
     save_model(path, create("cifar_resnet8", 10), arch="cifar_resnet8", num_classes=10, in_chans=3, meta={})
     with pytest.raises(DatacentricError, match="torchvision has no model 'get_model'"):
         load_external(f"{path},arch=torchvision.get_model")
+
+
+def test_set_on_the_command_line_is_applied_and_recorded_in_the_run(tmp_path, data_dir, cifar4k):
+    source = small_npz(tmp_path / "small.npz", cifar4k)
+    pipeline = tmp_path / "p.toml"
+    pipeline.write_text(f'name = "p"\ndataset = "{source}"\n[split]\nratio = "1:1:0"\nlimit = 200\n' + SMALL_BENCH)
+    run(["enhance", str(pipeline), "--until", "split", "--set", "split.limit=150"], data_dir)
+    recorded = json.loads((data_dir / "runs" / "p" / "pipeline.json").read_text())
+    assert recorded["split"]["limit"] == 150 and recorded["overrides"] == ["split.limit=150"]
+    assert len(Store(data_dir / "runs" / "p" / "subset" / "clean")) == 150
+    assert_one_line_error(run(["enhance", str(pipeline), "--set", "split.limit=x"], data_dir, check=False),
+                          "limit must be an integer")

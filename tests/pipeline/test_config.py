@@ -118,3 +118,29 @@ def test_bad_part_definitions_stop_with_one_line_before_any_work(tmp_path, case,
     stderr = capsys.readouterr().err
     assert stderr.startswith("error:") and len(stderr.splitlines()) == 1
     assert not (tmp_path / "data").exists()  # nothing written
+
+
+def test_set_overrides_one_key_as_toml_and_is_recorded(tmp_path):
+    smoke = pipelines_dir() / "smoke.toml"
+    config = load_pipeline(smoke, ("split.limit=200", "corrupt.suite=cifar10c-light", "targets.epochs=2",
+                                   'ablation=["adversarial", "corrupted"]'))
+    assert (config.split.limit, config.corrupt.suite, config.targets.epochs) == (200, "cifar10c-light", 2)
+    assert config.ablation == ("adversarial", "corrupted")
+    assert config.overrides == ("split.limit=200", "corrupt.suite=cifar10c-light", "targets.epochs=2",
+                                'ablation=["adversarial", "corrupted"]')
+    assert load_pipeline(smoke).overrides == ()
+    parts = load_pipeline(pipelines_dir() / "cifar10-augmix.toml", ("parts.0.share=0.75", "parts.1.share=0.25"))
+    assert parts.parts[1].share == 0.25
+
+
+@pytest.mark.parametrize("override, message", [
+    ("split.limit=many", "limit must be an integer"),
+    ("split.limt=3", "limt"),
+    ("limit", "section.key=value"),
+    ("name.x=1", "is not a table"),
+    ("parts.9.share=0.5", "no entry 9"),
+])
+def test_a_bad_override_is_one_clear_error(override, message):
+    path = pipelines_dir() / ("cifar10-augmix.toml" if override.startswith("parts") else "smoke.toml")
+    with pytest.raises(DatacentricError, match=message):
+        load_pipeline(path, (override,))

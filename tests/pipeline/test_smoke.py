@@ -61,9 +61,10 @@ def test_smoke_pipeline_runs_every_stage(tmp_path, smoke_run):
     ablated = Store(run / "ablation" / "adversarial").load()
     assert set(ablated.kind) == {"clean", "corrupted"} and len(ablated) == len(Store(run / "enhanced"))
     assert (run / "submission" / "data.npy").exists() and (run / "submission" / "label.npy").exists()
-    cli(["card", str(run / "enhanced"), "--out", str(tmp_path / "card")], data)  # the rest in this process
+    cli(["card", "--store", str(run / "enhanced"), "--out", str(tmp_path / "card")], data)  # the rest in this process
     text = (tmp_path / "card" / "card.md").read_text()
     assert "| adversarial | 100 |" in text and "held-out" in text and '"stage": "assemble"' in text
+    assert "- `adversarial`: " in text and "not measured" not in text  # the attack part's transfer, read back
     assert (tmp_path / "card" / "norms.png").stat().st_size > 5000 and (tmp_path / "card" / "examples.png").exists()
     cli(["enhance", SMOKE, "--from", "report", "--until", "report"], data)  # a partial re-run keeps the stages' times
     timings = json.loads((run / "timings.json").read_text())
@@ -111,15 +112,21 @@ def check_independent_attacker(data, first_run):
     assert weights[0] == weights[1]
 
 
-def test_a_run_interrupted_in_the_parts_stage_ends_with_the_same_report(tmp_path, prepared, smoke_run):
+def test_a_pip_installed_run_interrupted_in_the_parts_stage_ends_with_the_same_report(tmp_path, prepared, smoke_run,
+                                                                                     installed):
+    """`pip install` outside the checkout, `datacentric init smoke`, `datacentric enhance smoke.toml` (the
+    README's quickstart), interrupted in the parts stage and resumed: the same numbers and stores, byte for
+    byte, as the checkout's uninterrupted run."""
     whole = smoke_run[0]
     broken = copy_prepared(prepared, tmp_path / "broken")
-    enhance(broken, "--until", "parts")
+    subprocess.run([installed, "init", "smoke"], cwd=tmp_path, check=True, capture_output=True)
+    pipeline = tmp_path / "smoke.toml"
+    enhance_smoke(broken, "--until", "parts", command=(str(installed),), pipeline=pipeline)
     attack_store = broken / "runs" / "smoke" / "parts" / "adversarial"
     manifest = json.loads((attack_store / "manifest.json").read_text())
     manifest["complete"], manifest["shards"] = False, {}  # as if killed before its shard was recorded
     (attack_store / "manifest.json").write_text(json.dumps(manifest))
-    enhance(broken)
+    enhance_smoke(broken, command=(str(installed),), pipeline=pipeline)
     assert numbers(broken) == numbers(whole)
     for store in ("parts/adversarial", "enhanced"):  # the data itself, byte for byte (paths in the configs differ)
         first, second = (Store(d / "runs" / "smoke" / store).load() for d in (whole, broken))
