@@ -24,6 +24,7 @@ class Stream:
     NOISE = 50  # Gaussian and speckle noise
     ANT = 60  # ANT's noise generator: its training draws and each sample's input noise
     AUGMIX = 70  # AugMix's chain weights, mixing weight, operations and levels
+    PRIME = 80  # PRIME's chain weights, mixing weight, primitives and their strengths
 
 
 def sample_rng(seed: int, source_index: int, stream: int = Stream.CORRUPT) -> np.random.Generator:

@@ -96,26 +96,36 @@ def augmix_image(image: np.ndarray, rng: np.random.Generator, settings: AugMixSe
     return np.clip(mixed, 0, 1), 1 - mix_weight
 
 
-@register("augmix", AugMixSettings)
-class AugMix(PartGenerator):
-    """AugMix (Hendrycks et al., ICLR 2020): chains of the paper's nine operations, mixed, one image per input."""
+class MixturePart(PartGenerator):
+    """A part of mixtures made one image at a time by `kernel` (uint8 image, rng, settings → float image in [0, 1],
+    the original's weight) from the image's own `stream`; records that weight as `mix_lambda`."""
 
-    kind = "augmix"
-    paper = "AugMix"
+    kernel = None
+    stream = 0
     process_parallel = True
     forkable = True
-
-    @classmethod
-    def seen_corruptions(cls, settings) -> set[str]:
-        return {name for op, name in (("rotate", "rotation"), ("translate_x", "translation"),
-                                      ("translate_y", "translation")) if op in settings.operations}
 
     def generate(self, inputs: Samples, positions: np.ndarray) -> Samples:
         part = inputs.select(positions)
         images, kept = np.empty_like(part.images), np.empty(len(part), np.float32)
         for i, (image, index) in enumerate(zip(part.images, part.source_index)):
-            mixed, kept[i] = augmix_image(image, sample_rng(self.context.seed, index, Stream.AUGMIX), self.settings)
+            mixed, kept[i] = type(self).kernel(image, sample_rng(self.context.seed, index, self.stream), self.settings)
             images[i] = np.round(mixed * 255).astype(np.uint8)
         l2, linf = distances(part.images, images)
         return dataclasses.replace(part, images=images, kind=np.full(len(part), self.kind), l2=l2, linf=linf,
                                    mix_lambda=kept)
+
+
+@register("augmix", AugMixSettings)
+class AugMix(MixturePart):
+    """AugMix (Hendrycks et al., ICLR 2020): chains of the paper's nine operations, mixed, one image per input."""
+
+    kind = "augmix"
+    paper = "AugMix"
+    kernel = staticmethod(augmix_image)
+    stream = Stream.AUGMIX
+
+    @classmethod
+    def seen_corruptions(cls, settings) -> set[str]:
+        return {name for op, name in (("rotate", "rotation"), ("translate_x", "translation"),
+                                      ("translate_y", "translation")) if op in settings.operations}

@@ -30,7 +30,7 @@ from datacentric.core.tomlconfig import from_dict
 from datacentric.data.samples import Samples
 from datacentric.models.saved import load_ensemble, zoo_identity
 
-GENERATOR_MODULES = ("clean", "attack", "corrupt", "tlat", "mixup", "noise", "ant", "augmix")
+GENERATOR_MODULES = ("clean", "attack", "corrupt", "tlat", "mixup", "noise", "ant", "augmix", "prime")
 GENERATORS: dict[str, type[PartGenerator]] = {}
 
 

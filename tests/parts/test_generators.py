@@ -13,6 +13,7 @@ from datacentric.core.errors import DatacentricError
 from datacentric.data.samples import Samples
 from datacentric.data.store import Store, StoreInfo, write_store
 from datacentric.parts.augmix import OPERATIONS, AugMixSettings, augmix_image
+from datacentric.parts.prime import PRIMITIVES, PrimeSettings, colour, prime_image, spatial, spectral
 from datacentric.parts.registry import (
     GENERATORS,
     PartContext,
@@ -41,6 +42,7 @@ SMALL = {
     "speckle_noise": {},
     "adversarial_noise": {"eps": 3.0, "iterations": 3, "train_batch_size": 8},
     "augmix": {"width": 2, "severity": 5},
+    "prime": {"width": 2},
 }
 
 
@@ -244,3 +246,37 @@ def test_every_augmix_operation_keeps_the_shape_and_changes_images(cifar4k, oper
         mixed = np.stack([augmix_image(image, rng, settings)[0] for image in images])
         assert mixed.shape == images.shape and mixed.dtype == np.float32 and 0 <= mixed.min() <= mixed.max() <= 1
         assert np.abs(mixed * 255 - images).mean() > 0.5, operation
+
+
+@pytest.mark.parametrize("primitive", sorted(PRIMITIVES))
+def test_every_prime_primitive_keeps_the_shape_and_changes_images(cifar4k, primitive):
+    settings = PrimeSettings(width=1, depth=1, primitives=(primitive,))
+    for images in (cifar4k[0][:20], cifar4k[0][:20, :, :, :1], cifar4k[0][:20, :, :24]):  # colour, grey, not square
+        rng = np.random.default_rng(0)
+        mixed = np.stack([prime_image(image, rng, settings)[0] for image in images])
+        assert mixed.shape == images.shape and mixed.dtype == np.float32 and 0 <= mixed.min() <= mixed.max() <= 1
+        assert np.abs(mixed * 255 - images).mean() > 0.5, primitive
+
+
+def test_prime_primitives_at_zero_strength_are_the_identity(cifar4k):
+    """σ = 0, T = 0: the filter is the centre tap alone (not one pixel off, as in the authors' code) and the
+    colour map adds nothing; the smallest displacement field moves pixels by under a pixel."""
+    image = cifar4k[0][0].astype(np.float64) / 255
+    rng = np.random.default_rng(0)
+    calm = PrimeSettings(filter_sigma=0.0, colour_temperature=0.0)
+    np.testing.assert_allclose(spectral(image, rng, calm), image, atol=1e-12)
+    np.testing.assert_allclose(colour(image, rng, calm), image, atol=1e-12)
+    moved = spatial(image, rng, PrimeSettings())
+    assert moved.shape == image.shape and 0 < np.abs(moved - image).mean() < 0.25
+
+
+def test_prime_colour_map_equals_its_sine_series(cifar4k):
+    """Clenshaw's recurrence gives x + Σₖ βₖ·sin(πkx) with the same draws as the direct sum."""
+    image = cifar4k[0][1].astype(np.float64) / 255
+    settings = PrimeSettings()
+    fast = colour(image, np.random.default_rng(5), settings)
+    rng = np.random.default_rng(5)
+    cut, temperature = int(rng.integers(1, settings.colour_cut + 1)), rng.uniform(0, settings.colour_temperature)
+    beta = rng.standard_normal((3, cut)) * np.sqrt(temperature)
+    direct = image + np.einsum("hwck,ck->hwc", np.sin(np.pi * image[..., None] * np.arange(1, cut + 1)), beta)
+    np.testing.assert_allclose(fast, np.clip(direct, 0, 1), atol=1e-10)

@@ -14,9 +14,10 @@ from datacentric.training.trainer import train
 CPU = torch.device("cpu")
 method_class("standard")  # loads every method module
 SMALL = {"standard": {}, "pgd_at": {"steps": 2}, "iat": {"steps": 2}, "mtlat": {"eps_max": 8 / 255},
-         "gnt": {"sigmas": [0.05, 0.1]}, "speckle": {}, "ant": {"eps": 3.0, "history": 2}, "augmix": {"width": 2}}
+         "gnt": {"sigmas": [0.05, 0.1]}, "speckle": {}, "ant": {"eps": 3.0, "history": 2}, "augmix": {"width": 2},
+         "prime": {"width": 2}}
 # image passes per image in the first epoch (ANT: no replay yet)
-PASSES = {"standard": 1, "pgd_at": 3, "iat": 4, "mtlat": 1.5, "gnt": 1, "speckle": 1, "ant": 1.5, "augmix": 3}
+PASSES = {"standard": 1, "pgd_at": 3, "iat": 4, "mtlat": 1.5, "gnt": 1, "speckle": 1, "ant": 1.5, "augmix": 3, "prime": 3}
 
 
 def test_every_registered_method_is_tested_and_documented():

@@ -21,7 +21,7 @@ from __future__ import annotations
 from datacentric.core.errors import DatacentricError
 from datacentric.core.registry import describe
 from datacentric.core.tomlconfig import from_dict
-from datacentric.training.methods import adversarial, ant, augmix, noise, standard  # noqa: F401  (register the methods)
+from datacentric.training.methods import adversarial, ant, augmix, noise, prime, standard  # noqa: F401  (register the methods)
 from datacentric.training.methods.base import METHODS, StepRandom, StepResult, TrainingMethod  # noqa: F401
 
 
