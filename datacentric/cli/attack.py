@@ -35,7 +35,7 @@ def surrogates_train(
     recipe: str = typer.Option("cpu", help="A training recipe (`datacentric list recipes`)."),
     epochs: Optional[int] = typer.Option(None, help="Override the recipe's epochs [default: the recipe's]."),
     device: str = typer.Option("auto", help="auto, cpu or cuda[:N]."),
-    resume: bool = typer.Option(False, help="Continue each member from its last epoch checkpoint."),
+    resume: bool = typer.Option(False, show_default="off", help="Continue each member from its last epoch checkpoint."),
 ) -> None:
     """Fit a surrogate (or held-out) ensemble on clean training data only."""
     source = store or paths.prepared_dir(dataset) / "train"
@@ -61,7 +61,7 @@ def attack(
     loss: str = typer.Option(ATTACK.loss, help="logit (−z_y, paper 004) | ce | cw."),
     target: str = typer.Option(ATTACK.target, help="none | least_likely | random."),
     momentum: float = typer.Option(ATTACK.momentum, help="MI momentum μ (0: none)."),
-    published_momentum: bool = typer.Option(False, "--published-momentum", help="Un-normalised gradient sum, as "
+    published_momentum: bool = typer.Option(False, "--published-momentum", show_default="off", help="Un-normalised gradient sum, as "
                                             "the published code (canonical MI-FGSM normalises by the L1 norm)."),
     ti_size: int = typer.Option(ATTACK.ti_size, help="TI kernel side in pixels at 32 px (0: no TI; published: 5)."),
     ti_sigma: float = typer.Option(ATTACK.ti_sigma, help="TI kernel sigma in pixels at 32 px (published: 3)."),
@@ -78,7 +78,7 @@ def attack(
     workers: int = typer.Option(1, callback=at_least(1), help="Local worker processes (CPU)."),
     holdout: Optional[Path] = typer.Option(None, help="A trained zoo never used here: report transfer success "
                                            "[default: none]."),
-    overwrite: bool = typer.Option(False, help="Replace a store made with another config."),
+    overwrite: bool = typer.Option(False, show_default="off", help="Replace a store made with another config."),
 ) -> None:
     """Replace the split's adversarial part with transfer adversarial examples (ensemble MI/TI/DI/logit attack).
     The defaults are paper 004's published attack (`AttackConfig`, a GPU's work); the CPU default pipeline's

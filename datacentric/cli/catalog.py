@@ -69,7 +69,7 @@ Listable = Enum("Listable", {name: name for name in ("models", "zoos", "recipes"
 @app.command("list")
 def list_(
     what: Listable = typer.Argument(..., metavar="WHAT", help="What to list."),
-    as_json: bool = typer.Option(False, "--json", help="Print the list as JSON."),
+    as_json: bool = typer.Option(False, "--json", show_default="off", help="Print the list as JSON."),
 ) -> None:
     """List what can be named: models (architectures), zoos, recipes, suites (corruption suites), corruptions
     (the corruption functions suites are made of), methods (part generators and training methods) or pipelines
@@ -92,7 +92,7 @@ def list_(
 
 
 @app.command()
-def models(as_json: bool = typer.Option(False, "--json", help="Print the registry and the zoos as JSON.")) -> None:
+def models(as_json: bool = typer.Option(False, "--json", show_default="off", help="Print the registry and the zoos as JSON.")) -> None:
     """The architecture registry, the named zoos, and how to name any other model (`list models` and `list zoos`)."""
     if as_json:
         typer.echo(json.dumps({"registry": catalog("models"), "zoos": catalog("zoos")}, indent=1))
@@ -103,7 +103,7 @@ def models(as_json: bool = typer.Option(False, "--json", help="Print the registr
 
 
 @app.command()
-def methods(as_json: bool = typer.Option(False, "--json", help="Print the list as JSON.")) -> None:
+def methods(as_json: bool = typer.Option(False, "--json", show_default="off", help="Print the list as JSON.")) -> None:
     """Every registered part generator and training method with its paper, settings and defaults (`list methods`)."""
     list_(Listable.methods, as_json=as_json)
 
@@ -112,7 +112,7 @@ def methods(as_json: bool = typer.Option(False, "--json", help="Print the list a
 def init(
     name: str = typer.Argument(..., metavar="NAME", help="A packaged pipeline (`datacentric list pipelines`): smoke, cifar10, …"),
     out: Optional[Path] = typer.Option(None, help="File to write [default: ./<name>.toml]."),
-    overwrite: bool = typer.Option(False, help="Replace an existing file."),
+    overwrite: bool = typer.Option(False, show_default="off", help="Replace an existing file."),
 ) -> None:
     """Copy a packaged pipeline into the current folder to edit, then `datacentric enhance <name>.toml`."""
     files = pipeline_files()

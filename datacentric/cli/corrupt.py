@@ -28,7 +28,7 @@ def corrupt(
     seed: int = typer.Option(0, callback=at_least(0), help="Global seed; each sample's randomness comes from (seed, source index)."),
     workers: int = typer.Option(0, callback=at_least(0), show_default="0: all cores", help="Worker processes."),
     shard_size: int = typer.Option(PART_SHARD_SIZE, callback=at_least(1), help="Samples per shard."),
-    overwrite: bool = typer.Option(False, help="Replace a store made with another config."),
+    overwrite: bool = typer.Option(False, show_default="off", help="Replace a store made with another config."),
 ) -> None:
     """Replace every sample of the split's corrupted part with one corruption drawn uniformly from the suite."""
     chosen = load_suite(suite)

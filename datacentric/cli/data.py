@@ -29,7 +29,7 @@ def prepare(
                                   "with data.npy + label.npy, or a Hugging Face dataset (save_to_disk or Parquet)"),
     source: Optional[Path] = typer.Option(None, help="Read the data from this local path instead [default: the "
                                           "download folder, then the network]."),
-    no_download: bool = typer.Option(False, "--no-download", help="Never touch the network."),
+    no_download: bool = typer.Option(False, "--no-download", show_default="off", help="Never touch the network."),
     image_size: int = typer.Option(PrepareSettings.image_size, help="Resize every image to S×S pixels (shorter "
                                    "side, then centre crop); 0 keeps the source's size."),
     test_fraction: float = typer.Option(PrepareSettings.test_fraction, help="Share of each class held out as the "
@@ -39,7 +39,7 @@ def prepare(
     out: Optional[Path] = typer.Option(None, help="Output directory [default: data/prepared/<name>]."),
     shard_size: Optional[int] = typer.Option(None, callback=at_least(1), help="Samples per shard [default: "
                                               f"{DEFAULT_SHARD_SIZE}, fewer for images over 64 px (64 MiB a shard)]."),
-    overwrite: bool = typer.Option(False, help="Re-prepare even if the stores exist."),
+    overwrite: bool = typer.Option(False, show_default="off", help="Re-prepare even if the stores exist."),
 ) -> None:
     """Load a dataset and write its train and test splits as source stores, one shard at a time."""
     try:
@@ -69,7 +69,7 @@ def split(
     out: Optional[Path] = typer.Option(None, help="Output directory [default: data/splits/<dataset>]."),
     shard_size: Optional[int] = typer.Option(None, callback=at_least(1), help="Samples per shard [default: "
                                               f"{DEFAULT_SHARD_SIZE}, fewer for images over 64 px (64 MiB a shard)]."),
-    overwrite: bool = typer.Option(False, help="Replace a split made with another config."),
+    overwrite: bool = typer.Option(False, show_default="off", help="Replace a split made with another config."),
 ) -> None:
     """Split the prepared training set by a ratio into part stores and a plan (the test split is never used)."""
     part_names = tuple(checked_name(p.strip(), "part name") for p in parts.split(","))
@@ -91,7 +91,7 @@ def inspect(
     store: Path = typer.Option(..., help="A store directory."),
     out: Optional[Path] = typer.Option(None, help="Also write a labelled grid of samples to this PNG [default: "
                                        "none]."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    as_json: bool = typer.Option(False, "--json", show_default="off", help="Print the summary as JSON."),
 ) -> None:
     """Counts per kind, class and corruption, and a summary of the perturbation norms."""
     opened = Store(store)
@@ -113,7 +113,7 @@ def export(
     format: ExportFormat = typer.Option("competition", help="competition: data.npy + label.npy; imagefolder: PNGs by "
                                         "class; npz: data.npz (image, label); hf: a Hugging Face dataset "
                                         "(save_to_disk); parquet: the same as Parquet files."),
-    overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
+    overwrite: bool = typer.Option(False, show_default="off", help="Replace an existing output directory."),
 ) -> None:
     """Export a store: a competition submission, an ImageFolder tree, an .npz, or a Hugging Face dataset."""
     count = EXPORTERS[format.value](Store(store), out, overwrite=overwrite)

@@ -44,7 +44,7 @@ def enhance(
     seed: Optional[int] = typer.Option(None, callback=at_least(0), help="Override the pipeline's seed; the run goes "
                                        "to <name>-seed<N> [default: the pipeline's]."),
     set_: List[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
-    force: bool = typer.Option(False, "--force", help="Remake split folders made with another config (and so "
+    force: bool = typer.Option(False, "--force", show_default="off", help="Remake split folders made with another config (and so "
                                "everything made from them)."),
 ) -> None:
     config = load_pipeline(pipeline, tuple(set_))

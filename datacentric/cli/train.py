@@ -38,7 +38,7 @@ def train(
     eval_store: Optional[Path] = typer.Option(None, help="Also report accuracy on this store every epoch "
                                               "[default: none]."),
     device: str = typer.Option("auto", help="auto, cpu or cuda[:N]."),
-    resume: bool = typer.Option(False, help="Continue each member from its last epoch checkpoint."),
+    resume: bool = typer.Option(False, show_default="off", help="Continue each member from its last epoch checkpoint."),
 ) -> None:
     """Train every architecture of a zoo on a store (SGD + cosine; data held as device tensors), with a
     training method (standard, pgd_at, iat, mtlat, gnt, speckle, ant)."""
