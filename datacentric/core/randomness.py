@@ -27,6 +27,14 @@ class Stream:
     PRIME = 80  # PRIME's chain weights, mixing weight, primitives and their strengths
 
 
+def copy_seed(seed: int, copy: int) -> int:
+    """The seed of a part's frozen copy: copy 0 keeps the run's seed (a part with one copy is unchanged), copy
+    c > 0 draws a seed of its own from (seed, c), so no copy repeats another's draws or another run's."""
+    if copy == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, copy, 0xC0FE]).generate_state(1)[0] >> 1)  # < 2³¹
+
+
 def sample_rng(seed: int, source_index: int, stream: int = Stream.CORRUPT) -> np.random.Generator:
     """A numpy generator for one sample and purpose: seeded by (global seed, source index, stream)."""
     return np.random.default_rng([seed, int(source_index), stream])

@@ -32,6 +32,11 @@ class PartSpec:
     settings: Any = None  # the generator's typed settings (parts/registry.py)
     soft_label: tuple[float, float] | None = None  # (on, off): each label row becomes on·row + off, normalised
     workers: int = 0  # local processes; 0: the generator's choice (all cores for numpy work, one for torch)
+    copies: int = 1  # frozen copies in the enhanced set, each drawn anew: the set grows by (copies − 1) × this part
+
+    def copy_names(self) -> list[str]:
+        """The part's store names, one per copy: its own name, then <name>.copy1, <name>.copy2, …"""
+        return [self.name] + [f"{self.name}.copy{c}" for c in range(1, self.copies)]
 
 
 @dataclass(frozen=True)
@@ -205,6 +210,9 @@ def load_parts(tables: Any, where: str) -> tuple[PartSpec, ...]:
         if part.input is not None and part.input not in names:
             raise DatacentricError(f"{where} part '{part.name}': its input '{part.input}' is not a part")
     consumers = [p.input for p in parts if p.input is not None]
+    copied = sorted({p.name for p in parts if p.copies > 1} & set(consumers))
+    if copied:
+        raise DatacentricError(f"{where}: {copied} have copies and feed another part; copy the last part of a chain")
     twice = sorted({n for n in consumers if consumers.count(n) > 1})
     if twice:
         raise DatacentricError(f"{where}: the output of {twice} feeds more than one part (the set would grow)")
@@ -237,6 +245,8 @@ def check_part(part: PartSpec, label: str) -> None:
                                    f"label row sums to a positive number; got {values}")
     if not isinstance(part.workers, int) or part.workers < 0:
         raise DatacentricError(f"{label}: workers must be a non-negative integer")
+    if not isinstance(part.copies, int) or isinstance(part.copies, bool) or not 1 <= part.copies <= 64:
+        raise DatacentricError(f"{label}: copies must be an integer from 1 to 64, got {part.copies!r}")
 
 
 def with_seed(config: PipelineConfig, seed: int) -> PipelineConfig:

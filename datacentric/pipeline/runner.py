@@ -24,6 +24,7 @@ from datacentric.core import device as devices
 from datacentric.core import paths
 from datacentric.core.errors import DatacentricError
 from datacentric.core.io import write_json_atomic
+from datacentric.core.randomness import copy_seed
 from datacentric.data.export import EXPORTERS
 from datacentric.data.split import DEFAULT_PARTS
 from datacentric.data.stages import dataset_name, prepare, split, split_config, split_is_stale, write_reserve
@@ -180,22 +181,23 @@ class Run:
             if len(Store(source)) == 0:
                 continue  # a zero share: nothing to make
             needs = generator_class(part.generator).needs_surrogates
-            context = PartContext(seed=self.config.seed, device=self.device,
-                                  surrogates=self.surrogate_dir if needs else None,
-                                  holdout=self.layout.models("evaluation") if needs else None)
-            started = time.perf_counter()
-            transform_with_workers(part.workers or default_workers(part.generator, self.device),
-                                   input_store=source, out_dir=self.layout.part(part.name), generator=part.generator,
-                                   settings=part.settings, context=context, soft_label=part.soft_label,
-                                   progress=True, replace_stale=True)
-            self.sync()  # every rank's shards written: the last one to finish completed the store
-            seconds = time.perf_counter() - started
-            store = Store(self.layout.part(part.name))
-            line = progress_line(store)
-            self.sync.say(f"  part {part.name} ({part.generator}, {len(store)} images, {seconds:.1f} s)"
-                          + (f": {line}" if line else ""))
-            if self.sync.leader:
-                self.record_part_cost(part.name, store, seconds)
+            for copy, name in enumerate(part.copy_names()):  # each frozen copy from its own seed
+                context = PartContext(seed=copy_seed(self.config.seed, copy), device=self.device,
+                                      surrogates=self.surrogate_dir if needs else None,
+                                      holdout=self.layout.models("evaluation") if needs else None)
+                started = time.perf_counter()
+                transform_with_workers(part.workers or default_workers(part.generator, self.device),
+                                       input_store=source, out_dir=self.layout.part(name), generator=part.generator,
+                                       settings=part.settings, context=context, soft_label=part.soft_label,
+                                       progress=True, replace_stale=True)
+                self.sync()  # every rank's shards written: the last one to finish completed the store
+                seconds = time.perf_counter() - started
+                store = Store(self.layout.part(name))
+                line = progress_line(store)
+                self.sync.say(f"  part {name} ({part.generator}, {len(store)} images, {seconds:.1f} s)"
+                              + (f": {line}" if line else ""))
+                if self.sync.leader:
+                    self.record_part_cost(name, store, seconds)
 
     def record_part_cost(self, name: str, store: Store, seconds: float) -> None:
         """parts/costs.json: the seconds that made each part's store (kept while the store is the same)."""
@@ -206,20 +208,24 @@ class Run:
             write_json_atomic(path, costs)
 
     def stage_assemble(self) -> None:
-        """The enhanced store: the assembled parts' outputs, shuffled; the same size as the subset. For each
-        ablated part, the same set with that part's output replaced by its clean source images."""
+        """The enhanced store: the assembled parts' outputs (every frozen copy), shuffled; the size of the subset
+        when no part has copies. For each ablated part, the same set with that part's output (each copy) replaced
+        by its clean source images."""
         if not self.sync.leader:
             return
         variants = {self.layout.enhanced: None, **{self.layout.ablation(name): name for name in self.config.ablation}}
         for folder, ablated in variants.items():
-            paths_ = [self.clean_source(p) if p.name == ablated else self.layout.part(p.name)
-                      for p in self.assembled_parts()]
+            paths_ = [self.clean_source(p) if p.name == ablated else self.layout.part(name)
+                      for p in self.assembled_parts() for name in p.copy_names()]
             stores = [Store(path) for path in paths_ if (path / "manifest.json").exists()]
             stores = [s for s in stores if len(s)]
             if not stores:
                 raise DatacentricError("the enhanced set has no samples: every part is empty")
             order = np.random.default_rng(self.config.seed).permutation(sum(len(s) for s in stores))
             config = {"parts": {s.root.name: s.manifest["config_hash"] for s in stores}}
+            copies = {p.name: p.copies for p in self.assembled_parts() if p.copies > 1}
+            if copies:  # absent otherwise, so the hashes of sets made before copies existed hold
+                config["copies"] = copies
             if ablated:
                 config["ablated"] = ablated
             info = StoreInfo(self.config.dataset, "assemble", tuple(stores[0].class_names), config, self.config.seed)
