@@ -39,6 +39,7 @@ class Arm:
     name: str
     data: str | None = None  # a pipeline TOML in pipelines/ whose enhanced set the target zoo trains on
     recipe: str | None = None  # a recipe of pipelines/recipes.toml (a training method) on the clean subset
+    epochs: int | None = None  # this arm's target epochs (None: the comparison's), e.g. for equal image passes
 
     @property
     def kind(self) -> str:
@@ -78,6 +79,8 @@ def load_compare(path: Path, overrides: tuple[str, ...] = ()) -> CompareConfig:
     for arm in config.arms:
         if not RUN_NAME.match(arm.name) or (arm.data and arm.recipe):
             raise DatacentricError(f"{path} arm '{arm.name}': a folder-safe name, and `data` or `recipe`, not both")
+        if arm.epochs is not None and arm.epochs < 1:
+            raise DatacentricError(f"{path} arm '{arm.name}': epochs must be at least 1, got {arm.epochs}")
         if arm.recipe:
             load_recipe(arm.recipe)
         if arm.data:
@@ -122,7 +125,7 @@ class Comparison:
 
     def recipe(self, arm: Arm):
         targets = self.base.targets
-        recipe = load_recipe(arm.recipe or targets.recipe, epochs=self.config.epochs or targets.epochs,
+        recipe = load_recipe(arm.recipe or targets.recipe, epochs=arm.epochs or self.config.epochs or targets.epochs,
                              method=None if arm.recipe else targets.method,
                              method_settings=None if arm.recipe else targets.method_settings)
         return dataclasses.replace(recipe, seed=recipe.seed + self.config.seed)

@@ -144,3 +144,17 @@ def test_a_bad_override_is_one_clear_error(override, message):
     path = pipelines_dir() / ("cifar10-augmix.toml" if override.startswith("parts") else "smoke.toml")
     with pytest.raises(DatacentricError, match=message):
         load_pipeline(path, (override,))
+
+
+def test_a_comparison_arm_may_train_its_own_number_of_epochs(tmp_path, data_dir):
+    from datacentric.pipeline.compare import Comparison, load_compare
+
+    path = tmp_path / "c.toml"
+    base = pipelines_dir() / "smoke.toml"
+    path.write_text(f'name = "c"\nbase = "{base}"\nepochs = 4\n[[arms]]\nname = "standard"\n'
+                    '[[arms]]\nname = "short"\nrecipe = "cpu-gnt"\nepochs = 2\n')
+    comparison = Comparison(load_compare(path))
+    assert [comparison.recipe(arm).epochs for arm in comparison.config.arms] == [4, 2]
+    path.write_text(path.read_text().replace("epochs = 2", "epochs = 0"))
+    with pytest.raises(DatacentricError, match="epochs must be at least 1"):
+        load_compare(path)
