@@ -211,23 +211,30 @@ def member_identities(folder: Path) -> set[tuple[str, int]]:
     return {(m["arch"], int(m["seed"])) for m in read_zoo_index(folder)["members"]}
 
 
-def training_store(model_file: Path) -> Path | None:
-    """The store a `model.pt` of a trained zoo folder was trained on (its zoo's zoo.json), or None for a model
-    file from elsewhere."""
-    index = Path(model_file).parent.parent / ZOO_INDEX
-    if Path(model_file).name != "model.pt" or not index.is_file():
-        return None
-    recorded = json.loads(index.read_text()).get("store")
+def _recorded_store(folder: Path) -> Path | None:
+    """The training store a trained zoo folder's zoo.json names (portable paths are under the data directory)."""
+    recorded = read_zoo_index(folder).get("store")
     if not recorded:
         return None
     return Path(recorded) if Path(recorded).is_absolute() else paths.data_dir() / recorded
 
 
+def training_store(model_file: Path) -> Path | None:
+    """The store a `model.pt` of a trained zoo folder was trained on (its zoo's zoo.json), or None for a model
+    file from elsewhere."""
+    folder = Path(model_file).parent.parent
+    if Path(model_file).name != "model.pt" or not (folder / ZOO_INDEX).is_file():
+        return None
+    try:
+        return _recorded_store(folder)
+    except DatacentricError:  # an unreadable zoo.json: the training set is not known
+        return None
+
+
 def training_images(folder: Path) -> np.ndarray:
     """Source indices of the images a trained zoo folder was trained on (its zoo.json names the store)."""
-    recorded = read_zoo_index(folder).get("store")
-    if not recorded:
+    store = _recorded_store(folder)
+    if store is None:
         raise DatacentricError(f"{folder}/{ZOO_INDEX} does not name its training store: retrain that zoo with "
                                "`datacentric train` so its training images can be checked")
-    recorded = Path(recorded)
-    return Store(recorded if recorded.is_absolute() else paths.data_dir() / recorded).load().source_index
+    return Store(store).load().source_index
