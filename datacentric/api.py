@@ -164,8 +164,9 @@ def train(store: str | Path, arch: str, *, out: str | Path | None = None, recipe
 def evaluate(model: nn.Module, bench: str | Path, *, device: str = "cpu", seed: int = 0,
              training_suite: str = DEFAULT_TRAINING_SUITE) -> dict:
     """Every benchmark metric of `model` on a built benchmark (a run's `bench/` folder, or `benchmark build`'s
-    output): clean, P_adv per attacker, P_cor with seen/unseen split against `training_suite`, white-box
-    PGD-20 and FGSM, and AutoAttack, imagecorruptions and CIFAR-10-C where the benchmark has them."""
+    output): clean (and `clean_tta`, with test-time flip + shift views), P_adv per attacker, P_cor with
+    seen/unseen split against `training_suite`, white-box PGD-20 and FGSM, and AutoAttack, imagecorruptions and
+    CIFAR-10-C where the benchmark has them."""
     chosen = devices.resolve(device)
     return evaluate_model(model.to(chosen), Bench.load(Path(bench)), chosen, seed=seed,
                           seen=suite_functions(training_suite))

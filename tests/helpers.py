@@ -5,7 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+import torch
+
+from datacentric.models import create
 from datacentric.models.saved import save_model, write_zoo_index
+from datacentric.training.trainer import train
 
 
 def write_zoo_dir(folder, models: dict, store=None) -> None:
@@ -24,3 +29,26 @@ def copy_prepared(prepared: Path, target: Path) -> Path:
     """A data directory at `target` holding a copy of the session's prepared CIFAR-10 (the `prepared` fixture)."""
     shutil.copytree(prepared / "prepared", target / "prepared")
     return target
+
+
+def train_whole_and_resumed(folder: Path, arch: str, images, labels, config) -> tuple:
+    """Train `arch` from seed 1 twice with checkpoints under `folder`: once whole (`a/`), once killed after its first
+    epoch and resumed (`b/`). Returns both models; a test compares their weights and reads the metrics files."""
+    def run(out: Path, evaluate=None, resume: bool = False):
+        out.mkdir(exist_ok=True)
+        torch.manual_seed(1)
+        return train(create(arch, 10), images, labels, config, device=torch.device("cpu"), checkpoint=out / "ckpt.pt",
+                     metrics=out / "metrics.jsonl", evaluate=evaluate, resume=resume, progress=False)
+
+    def kill_after_first_epoch(model):
+        raise KeyboardInterrupt
+
+    whole = run(folder / "a")
+    with pytest.raises(KeyboardInterrupt):
+        run(folder / "b", evaluate=kill_after_first_epoch)
+    return whole, run(folder / "b", resume=True)
+
+
+def assert_same_weights(a, b) -> None:
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        assert x.dtype == y.dtype and bool((x == y).all()), name

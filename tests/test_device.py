@@ -1,5 +1,6 @@
 import torch
 
+from datacentric.core import device as devices
 from datacentric.core.device import gpu_autocast, native_bf16
 
 CPU = torch.device("cpu")
@@ -21,3 +22,11 @@ def test_inference_autocast_is_off_on_a_cpu_even_with_bf16_instructions():
     with gpu_autocast(CPU):
         assert not torch.is_autocast_enabled("cpu")
         assert torch.ones(2, 2).matmul(torch.ones(2, 2)).dtype == torch.float32
+
+
+def test_the_run_says_which_arithmetic_it_chose(monkeypatch):
+    monkeypatch.setattr(devices, "native_bf16", lambda device, cpuinfo="": False)
+    assert "fp32" in devices.arithmetic_line(CPU) and "emulated" in devices.arithmetic_line(CPU)
+    monkeypatch.setattr(devices, "native_bf16", lambda device, cpuinfo="": True)
+    assert devices.arithmetic_line(CPU).startswith("cpu: training in bf16") and "attacks in fp32" in \
+        devices.arithmetic_line(CPU)

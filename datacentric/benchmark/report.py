@@ -12,6 +12,7 @@ from datacentric.core.grid import pyplot, save_figure
 from datacentric.core.io import write_json_atomic, write_text_atomic
 
 ROWS = (("clean", "ACC(P_ori)"), ("adv", "ACC(P_adv)"), ("cor", "ACC(P_cor)"), ("R", "R"))
+TTA_ROWS = (("clean_tta", "ACC(P_ori), test-time flip + shifts"),)  # clean only: R and attacks never use it
 # P_adv and R from the other attacker sources: the evaluation ensemble is a second line when the headline is
 # the independent attacker's; external attackers where the benchmark names any
 SOURCE_ROWS = (("adv_evaluation", "ACC(P_adv), evaluation ensemble"), ("R_evaluation", "R, evaluation ensemble"),
@@ -47,7 +48,8 @@ def rows_of(entries: list[dict]) -> tuple:
     second = tuple(row for row in SOURCE_ROWS if all(row[0] in e for e in entries)
                    and not any(source in row[0] for source in headline))
     present = lambda rows: tuple(row for row in rows if all(row[0] in e for e in entries))  # noqa: E731
-    return ROWS[:2] + present(WHITEBOX_ROWS) + ROWS[2:] + CORRUPTION_ROWS + present(OTHER_SET_ROWS) + second
+    return ROWS[:1] + present(TTA_ROWS) + ROWS[1:2] + present(WHITEBOX_ROWS) + ROWS[2:] + CORRUPTION_ROWS + \
+        present(OTHER_SET_ROWS) + second
 TRAINED_SETS = ("baseline", "enhanced")
 ABLATED = "without-"  # results key prefix: the zoo trained on the enhanced set with that part left clean
 ATTACK_ORDER = ("cw_l2", "mi_fgsm_8", "pgd_linf", "mi_fgsm_16")  # roughly weakest to strongest transfer
@@ -99,7 +101,9 @@ def markdown(report: dict) -> str:
     source = sources.pop() if len(sources) == 1 else "evaluation"
     lines = ["# Robustness report", "",
              "Accuracies in percent on the benchmark's P_ori (clean), P_adv (black-box transfer attacks from "
-             f"{HEADLINE[source]}) and P_cor (corruptions, severities 1–5); R is their mean (paper 004, eq. 7).", ""]
+             f"{HEADLINE[source]}) and P_cor (corruptions, severities 1–5); R is their mean (paper 004, eq. 7). "
+             "No test-time augmentation anywhere but the row that says so (image, mirror and ±1 px shifts averaged, "
+             "clean images only).", ""]
     bench = report.get("context", {}).get("bench", {})
     config = bench.get("config", {})
     if config.get("autoattack_count"):

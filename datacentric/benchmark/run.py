@@ -27,6 +27,7 @@ from datacentric.models.saved import Member, load_model, training_store
 from datacentric.parts.provenance import seen_corruptions
 
 WHITEBOX_COUNT = 500  # P_ori images attacked white-box (PGD-20 and FGSM at 8/255) per model
+CLEAN_TTA = "flip_translate"  # the test-time views of the report's extra clean row (models/predict.py TTA)
 
 
 def suite_functions(training_suite: str) -> set[str]:
@@ -88,6 +89,9 @@ def evaluate(model: nn.Module, bench: Bench, device: torch.device, *, whitebox_c
     ori, cor = sets["ori"], sets["cor"]
     result = {"clean": metrics.accuracy(predictions["ori"], ori.labels),
               "cor": metrics.accuracy(predictions["cor"], cor.labels)}
+    # test-time views for clean accuracy only (no attack differentiates through them, so none may use them)
+    result["clean_tta"] = metrics.accuracy(predict(model, torch.from_numpy(ori.images), device=device,
+                                                   tta=CLEAN_TTA).numpy(), ori.labels)
     # P_adv per attacker source; the headline ("adv", "R") is the independent attacker's where the benchmark has one
     sources = {"evaluation": "adv", "independent": INDEPENDENT, "external": EXTERNAL}
     for source, folder in sources.items():
@@ -172,7 +176,7 @@ def evaluation_key(bench: str, weights: Path, seen: set[str], seed: int, device:
     seen corruptions, the white-box seed and size, the device's arithmetic (a GPU's bf16 gives other
     last digits than a CPU's fp32) and the package version (the metrics' code)."""
     return json_digest({"bench": bench, "weights": sha256_file(weights), "seen": sorted(seen), "seed": seed,
-                        "whitebox_count": WHITEBOX_COUNT, "version": __version__,
+                        "whitebox_count": WHITEBOX_COUNT, "version": __version__, "clean_tta": CLEAN_TTA,
                         "arithmetic": "bf16" if inference_bf16(device) else f"fp32-{device.type}"})
 
 

@@ -48,3 +48,13 @@ def inference_bf16(device: torch.device) -> bool:
 def gpu_autocast(device: torch.device) -> torch.autocast:
     """bf16 autocast where `inference_bf16` says so, else a no-op context."""
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=inference_bf16(device))
+
+
+def arithmetic_line(device: torch.device) -> str:
+    """One line saying which arithmetic training and inference use on `device`, and why."""
+    if native_bf16(device):
+        return f"{device}: training in bf16 autocast (native bf16 here); inference and attacks in " + \
+            ("bf16" if inference_bf16(device) else "fp32")
+    reason = "no AVX512-BF16 or AMX: bf16 would be emulated, slower than fp32" if device.type == "cpu" else \
+        "this GPU has no native bf16"
+    return f"{device}: training and inference in fp32 ({reason})"

@@ -10,7 +10,7 @@ from timm.models import register_model
 from torch import nn
 
 from datacentric.core.errors import DatacentricError
-from datacentric.models import densenet, mobilenetv2, resnet, vgg, wide_resnet
+from datacentric.models import airnet, densenet, mobilenetv2, resnet, vgg, wide_resnet
 from datacentric.models.layers import Classifier
 
 
@@ -48,6 +48,10 @@ ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in [
     Architecture("cifar_vgg_small", "vgg", lambda k, c: vgg.VGG(vgg.VGG_SMALL, k, c), "small"),
     Architecture("cifar_mobilenetv2_small", "mobilenet",
                  lambda k, c: mobilenetv2.MobileNetV2(k, c, width=0.5, last_channels=256, stem_stride=2), "small"),
+    # the airbench-shaped fast family (models/airnet.py): train with the `fast` recipes (whitened stem)
+    Architecture("cifar_airnet_s", "airnet", lambda k, c: airnet.AirNet((32, 64, 64), k, c), "small"),
+    Architecture("cifar_airnet_m", "airnet", lambda k, c: airnet.AirNet((64, 128, 128), k, c), "small"),
+    Architecture("cifar_airnet_l", "airnet", lambda k, c: airnet.AirNet((64, 256, 256), k, c), "small"),
 ]}
 
 

@@ -277,6 +277,7 @@ def run(config: PipelineConfig, *, start: str | None = None, until: str | None =
             pipeline.refuse_stale_splits()
             write_json_atomic(pipeline.layout.config_file, dataclasses.asdict(config), sort_keys=False)
         sync()
+        sync.say(devices.arithmetic_line(pipeline.device))
         torch.manual_seed(config.seed)
         total = run_stages(pipeline.stages(), sync, pipeline.layout.timings, start=start, until=until)
     reported = STAGES.index(until or STAGES[-1]) >= STAGES.index("report")

@@ -1,4 +1,5 @@
-"""Batch augmentation on the device: random crop with zero padding and horizontal flip, from explicit draws."""
+"""Batch augmentation on the device: random translation (crop of a padded frame) and horizontal flip, from
+explicit draws."""
 
 from __future__ import annotations
 
@@ -13,12 +14,20 @@ def draw_augmentation(count: int, padding: int, generator: torch.Generator) -> t
     return offsets, flips
 
 
-def crop_flip(images: torch.Tensor, offsets: torch.Tensor, flips: torch.Tensor, padding: int, flip: bool
-              ) -> torch.Tensor:
-    """images N×C×H×W → each shifted by its offset inside a zero-padded frame, and flipped where flagged."""
+def alternating_flips(count: int, seed: int, epoch: int) -> torch.Tensor:
+    """Flip flags (count) for `epoch` under alternating flip: a coin per image in epoch 0, its opposite in every
+    odd epoch, so each image is seen both ways in every two epochs (fewer repeated views than a coin each epoch)."""
+    first = torch.rand(count, generator=torch.Generator().manual_seed(seed * 100_003 + 99_991)) < 0.5
+    return first ^ bool(epoch % 2)
+
+
+def crop_flip(images: torch.Tensor, offsets: torch.Tensor, flips: torch.Tensor, padding: int, flip: bool,
+              pad_mode: str = "zeros") -> torch.Tensor:
+    """images N×C×H×W → each shifted by its offset inside a padded frame (zeros, or the image mirrored with
+    `pad_mode="reflect"`), and flipped where flagged."""
     if padding:
         count, channels, height, width = images.shape
-        padded = F.pad(images, (padding,) * 4)
+        padded = F.pad(images, (padding,) * 4, mode="constant" if pad_mode == "zeros" else "reflect")
         rows = (offsets[:, 0, None] + torch.arange(height, device=images.device))[:, None, :, None]
         cols = (offsets[:, 1, None] + torch.arange(width, device=images.device))[:, None, None, :]
         batch = torch.arange(count, device=images.device)[:, None, None, None]

@@ -12,6 +12,7 @@ from typing import Any
 from datacentric.core.errors import DatacentricError
 from datacentric.core.tomlconfig import from_dict, pipelines_dir, read_toml
 from datacentric.models import architectures
+from datacentric.models.predict import TTA
 from datacentric.training.methods import create_method
 
 
@@ -25,14 +26,26 @@ class TrainConfig:
     momentum: float = 0.9
     nesterov: bool = True
     weight_decay: float = 5e-4  # L2 penalty on all weights
-    schedule: str = "cosine"  # "cosine" (per step, to 0) or "constant"
+    decoupled_weight_decay: bool = False  # weight_decay is then the fraction of each weight removed per step at
+    #                                       the peak lr (scaled by the schedule, not by lr): lr and decay tune apart
+    norm_bias_lr_scale: float = 1.0  # BatchNorm biases learn at lr × this (fast training: 64)
+    schedule: str = "cosine"  # after the warm-up: "cosine" or "linear" (per step, to 0), or "constant"
     warmup_epochs: float = 0.5  # linear warm-up from 0, in epochs
     label_smoothing: float = 0.0  # mass spread uniformly over the classes
     soft_labels: bool = False  # train on the store's soft labels with KL (one-hot when it has none)
-    crop_padding: int = 4  # pixels of zero padding for the random crop; 0 disables it
+    crop_padding: int = 4  # pixels of padding for the random crop (a translation of up to ± this); 0 disables it
+    pad_mode: str = "zeros"  # what the crop's padding holds: "zeros" or "reflect" (the image mirrored)
     flip: bool = True  # random horizontal flip
+    alternating_flip: bool = False  # each image flipped in every other epoch (random in the first), not by a coin
+    whiten_images: int = 0  # training images whose 2×2 patches set a whitening stem's filters (models/airnet.py);
+    #                         0: none (models without such a stem ignore it; the metrics record `whitened`)
+    lookahead_steps: int = 0  # every this many steps, slow weights move toward the fast ones and replace them
+    #                           (Lookahead); 0: off. The trained model is the slow weights
+    lookahead_decay: float = 0.95  # per step: the slow weights keep decay**steps × (progress)³ of themselves
     seed: int = 0  # weight init, shuffling and augmentation
     eval_batch_size: int = 512  # images per forward pass when evaluating
+    tta: str = "none"  # test-time augmentation of the clean accuracy the trainer reports (models/predict.py TTA);
+    #                    never used by attacks
     bf16: bool = True  # bf16 autocast where the device computes bf16 natively (device.native_bf16)
     channels_last: bool = True  # memory format for conv speed
     method: str = "standard"  # a training method of training/methods.py (`datacentric methods` lists them)
@@ -47,8 +60,16 @@ class TrainConfig:
             create_method(self.method, self.method_settings, num_classes=2)
         except DatacentricError as error:
             raise ValueError(str(error)) from None
-        if self.schedule not in ("cosine", "constant"):
-            raise ValueError(f"schedule must be 'cosine' or 'constant', got '{self.schedule}'")
+        if self.schedule not in ("cosine", "linear", "constant"):
+            raise ValueError(f"schedule must be 'cosine', 'linear' or 'constant', got '{self.schedule}'")
+        if self.tta not in TTA:
+            raise ValueError(f"tta must be one of {', '.join(TTA)}, got '{self.tta}'")
+        if self.pad_mode not in ("zeros", "reflect"):
+            raise ValueError(f"pad_mode must be 'zeros' or 'reflect', got '{self.pad_mode}'")
+        if not (self.norm_bias_lr_scale > 0 and self.whiten_images >= 0 and self.lookahead_steps >= 0
+                and 0 <= self.lookahead_decay <= 1 and self.crop_padding >= 0):
+            raise ValueError("norm_bias_lr_scale > 0, whiten_images ≥ 0, lookahead_steps ≥ 0, crop_padding ≥ 0 "
+                             "and lookahead_decay in [0, 1] are required")
 
 
 def load_recipe(name: str, **overrides: Any) -> TrainConfig:

@@ -108,7 +108,7 @@ def train_member(job: ZooJob, *, device: torch.device, resume: bool = False, pro
     folder.begin(record)
     torch.manual_seed(config.seed)  # weight initialisation
     model = build(member.arch, store.num_classes, in_chans=images.shape[3])
-    evaluate = evaluator(*eval_data, config.eval_batch_size) if eval_data else None
+    evaluate = evaluator(*eval_data, config.eval_batch_size, tta=config.tta) if eval_data else None
     try:
         model = train(model, images, targets, config, device=device, checkpoint=folder.checkpoint,
                       metrics=folder.metrics, evaluate=evaluate, resume=resume, desc=member.name, progress=progress)
@@ -116,7 +116,8 @@ def train_member(job: ZooJob, *, device: torch.device, resume: bool = False, pro
         raise DatacentricError(f"{member.name}: {error}; delete {folder.folder} to start over") from None
     meta = dict(record, class_names=store.class_names)
     if eval_data:
-        meta["test_acc"] = accuracy(model, *eval_data, batch_size=config.eval_batch_size)
+        meta["test_acc"] = accuracy(model, *eval_data, batch_size=config.eval_batch_size, tta=config.tta)
+        meta["test_tta"] = config.tta
     save_model(folder.model, model, arch=member.arch, num_classes=store.num_classes, in_chans=images.shape[3],
                meta=meta)
     folder.finish(record, training_cost(folder.metrics))

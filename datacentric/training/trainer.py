@@ -22,21 +22,25 @@ from datacentric.core.device import native_bf16
 from datacentric.core.io import atomic_path, sha256_file, write_text_atomic
 from datacentric.core.progress import bar
 from datacentric.models.predict import accuracy
-from datacentric.training.augment import crop_flip, draw_augmentation
+from datacentric.training.augment import alternating_flips, crop_flip, draw_augmentation
 from datacentric.training.config import TrainConfig
+from datacentric.training.lookahead import Lookahead
 from datacentric.training.methods import StepRandom, TrainingMethod, create_method
+from datacentric.training.whitening import init_whitening
 
 CHECKPOINT_FORMAT = "datacentric-checkpoint/1"
 
 
 def learning_rate(config: TrainConfig, step: int, total_steps: int, steps_per_epoch: int) -> float:
-    """Linear warm-up, then cosine decay to 0 (or constant), as a function of the step."""
+    """Linear warm-up, then cosine or linear decay to 0 (or constant), as a function of the step."""
     warmup = int(config.warmup_epochs * steps_per_epoch)
     if step < warmup:
         return config.lr * (step + 1) / warmup
     if config.schedule == "constant":
         return config.lr
     progress = (step - warmup) / max(1, total_steps - warmup)
+    if config.schedule == "linear":
+        return config.lr * (1 - progress)
     return config.lr * 0.5 * (1 + math.cos(math.pi * progress))
 
 
@@ -58,6 +62,8 @@ class Loop:
     method: TrainingMethod
     autocast: bool
     memory_format: torch.memory_format
+    lookahead: Lookahead | None = None
+    whitened: bool = False
 
     @property
     def batch_size(self) -> int:
@@ -73,13 +79,21 @@ class Loop:
 
 
 def sgd(model: nn.Module, config: TrainConfig) -> torch.optim.SGD:
-    """SGD with momentum; weight decay on weights (ndim > 1) only, not on biases and BatchNorm parameters."""
-    decay, no_decay = [], []
+    """SGD with momentum over the trainable parameters, in three groups: weights (ndim > 1, decayed), BatchNorm
+    biases (at lr × norm_bias_lr_scale) and the rest (biases, norm scales). Each group's `lr_scale` multiplies the
+    scheduled lr. With decoupled weight decay, the decay per step is weight_decay × lr_t / lr whatever lr is."""
+    norm_biases = {id(module.bias) for module in model.modules()
+                   if isinstance(module, nn.modules.batchnorm._NormBase) and module.bias is not None}
+    weights, biases, rest = [], [], []
     for parameter in model.parameters():
-        (decay if parameter.ndim > 1 else no_decay).append(parameter)
-    return torch.optim.SGD([{"params": decay, "weight_decay": config.weight_decay},
-                            {"params": no_decay, "weight_decay": 0.0}],
-                           lr=config.lr, momentum=config.momentum, nesterov=config.nesterov)
+        if parameter.requires_grad:
+            (weights if parameter.ndim > 1 else biases if id(parameter) in norm_biases else rest).append(parameter)
+    decay = config.weight_decay / config.lr if config.decoupled_weight_decay else config.weight_decay
+    groups = [{"params": weights, "weight_decay": decay, "lr_scale": 1.0},
+              {"params": biases, "weight_decay": 0.0, "lr_scale": config.norm_bias_lr_scale},
+              {"params": rest, "weight_decay": 0.0, "lr_scale": 1.0}]
+    return torch.optim.SGD([group for group in groups if group["params"]], lr=config.lr, momentum=config.momentum,
+                           nesterov=config.nesterov)
 
 
 def train(
@@ -109,7 +123,8 @@ def train(
     method = create_method(config.method, config.method_settings, num_classes=_num_classes(model, data, targets),
                            label_smoothing=config.label_smoothing)
     loop = Loop(model, data, targets, config, device, sgd(model, config), method,
-                config.bf16 and native_bf16(device), memory_format)
+                config.bf16 and native_bf16(device), memory_format,
+                Lookahead(model) if config.lookahead_steps else None)
     start_epoch = 0
     if resume and checkpoint is not None and checkpoint.exists() and not _intact(checkpoint):
         print(f"warning: {checkpoint} does not match its checksum (damaged); training from the first epoch",
@@ -118,12 +133,16 @@ def train(
     if resume and checkpoint is not None and checkpoint.exists():
         start_epoch = _resume(loop, checkpoint)
         _truncate_metrics(metrics, start_epoch)
-    elif metrics is not None and metrics.exists():
-        metrics.unlink()
+    else:
+        if metrics is not None and metrics.exists():
+            metrics.unlink()
+        loop.whitened = init_whitening(model, data, min(config.whiten_images, len(data)), config.seed)
+        if loop.lookahead is not None:
+            loop.lookahead = Lookahead(model)
     for epoch in range(start_epoch, config.epochs):
         record = run_epoch(loop, epoch, desc=desc, progress=progress)
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, model, loop.optimizer, epoch, config, method)
+            _save_checkpoint(checkpoint, loop, epoch)
         if evaluate is not None:
             record.update(evaluate(model))
         if metrics is not None:
@@ -142,6 +161,8 @@ def run_epoch(loop: Loop, epoch: int, *, desc: str, progress: bool) -> dict:
     generator = epoch_generator(config.seed, epoch)
     order = torch.randperm(len(loop.data), generator=generator)
     offsets, flips = draw_augmentation(len(loop.data), config.crop_padding, generator)
+    if config.alternating_flip:
+        flips = alternating_flips(len(loop.data), config.seed, epoch)
     model.train()
     started, seen, forward_images, backward_images = time.perf_counter(), 0, 0, 0
     loss_sum, correct = torch.zeros((), device=device), torch.zeros((), device=device)
@@ -153,15 +174,21 @@ def run_epoch(loop: Loop, epoch: int, *, desc: str, progress: bool) -> dict:
         device_index = index.to(device)
         batch = loop.data[device_index].float().div_(255)
         batch = crop_flip(batch, offsets[index].to(device), flips[index].to(device), config.crop_padding,
-                          config.flip).contiguous(memory_format=loop.memory_format)
+                          config.flip, config.pad_mode).contiguous(memory_format=loop.memory_format)
         target = loop.targets[device_index]
+        global_step = epoch * steps + step
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(config, epoch * steps + step, loop.total_steps, steps)
+            group["lr"] = learning_rate(config, global_step, loop.total_steps, steps) * group["lr_scale"]
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=loop.autocast):
             result = loop.method.step(model, batch, target, StepRandom(config.seed, epoch, step, index))
         optimizer.zero_grad(set_to_none=True)
         result.loss.backward()
         optimizer.step()
+        if loop.lookahead is not None and global_step + 1 == loop.total_steps:  # the trained model: the slow weights
+            loop.lookahead.update(model, keep=1.0)
+        elif loop.lookahead is not None and (global_step + 1) % config.lookahead_steps == 0:
+            loop.lookahead.update(model, Lookahead.keep(config.lookahead_decay, config.lookahead_steps,
+                                                        (global_step + 1) / loop.total_steps))
         loss_sum += result.loss.detach() * len(index)
         correct += (result.logits.argmax(1) == result.labels).sum()  # stays on the device: no sync per step
         seen += len(index)
@@ -173,7 +200,7 @@ def run_epoch(loop: Loop, epoch: int, *, desc: str, progress: bool) -> dict:
     record = {"epoch": epoch + 1, "train_loss": float(loss_sum) / seen, "train_acc": 100 * float(correct) / seen,
               "lr": optimizer.param_groups[0]["lr"], "seconds": round(seconds, 3),
               "images_per_s": round(seen / seconds, 1), "bf16": loop.autocast, "method": config.method,
-              "forward_images": forward_images, "backward_images": backward_images}
+              "forward_images": forward_images, "backward_images": backward_images, "whitened": loop.whitened}
     if not math.isfinite(record["train_loss"]):
         raise ValueError(f"the training loss is {record['train_loss']} in epoch {epoch + 1}; nothing was saved "
                          "(lower the learning rate)")
@@ -191,6 +218,9 @@ def _resume(loop: Loop, checkpoint: Path) -> int:
     loop.model.load_state_dict(state["model"])
     loop.optimizer.load_state_dict(state["optimizer"])
     loop.method.load_state_dict(state.get("method", {}))
+    if loop.lookahead is not None:
+        loop.lookahead.load_state_dict(state["lookahead"])
+    loop.whitened = state.get("whitened", False)
     return state["epoch"] + 1
 
 
@@ -206,13 +236,14 @@ def _intact(path: Path) -> bool:
         return False
 
 
-def _save_checkpoint(path: Path, model: nn.Module, optimizer, epoch: int, config: TrainConfig, method) -> None:
+def _save_checkpoint(path: Path, loop: Loop, epoch: int) -> None:
     """Atomically (a failed write, a full disk, leaves the last checkpoint and no temporary behind), then its
     sha256 beside it: a damaged checkpoint is never resumed."""
     with atomic_path(path) as tmp:
-        torch.save({"format": CHECKPOINT_FORMAT, "epoch": epoch, "config": asdict(config),
-                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "method": method.state_dict()}, tmp)
+        torch.save({"format": CHECKPOINT_FORMAT, "epoch": epoch, "config": asdict(loop.config),
+                    "model": loop.model.state_dict(), "optimizer": loop.optimizer.state_dict(),
+                    "method": loop.method.state_dict(), "whitened": loop.whitened,
+                    "lookahead": loop.lookahead.state_dict() if loop.lookahead is not None else {}}, tmp)
     write_text_atomic(_checksum_file(path), sha256_file(path) + "\n")
 
 
@@ -236,7 +267,7 @@ def _truncate_metrics(metrics: Path | None, next_epoch: int) -> None:
     metrics.write_text("".join(line + "\n" for line in lines))
 
 
-def evaluator(images: torch.Tensor, labels: torch.Tensor, batch_size: int, name: str = "test_acc"
-              ) -> Callable[[nn.Module], dict]:
-    """An `evaluate` callback reporting accuracy (percent) on a held-out set."""
-    return lambda model: {name: accuracy(model, images, labels, batch_size=batch_size)}
+def evaluator(images: torch.Tensor, labels: torch.Tensor, batch_size: int, name: str = "test_acc",
+              tta: str = "none") -> Callable[[nn.Module], dict]:
+    """An `evaluate` callback reporting accuracy (percent) on a held-out set, with test-time views `tta`."""
+    return lambda model: {name: accuracy(model, images, labels, batch_size=batch_size, tta=tta)}

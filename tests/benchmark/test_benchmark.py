@@ -38,6 +38,7 @@ class ClassZero(torch.nn.Module):
 def test_a_model_answering_class_zero_scores_10_percent_on_each_balanced_set(bench):
     result = evaluate(ClassZero(), Bench.load(bench), CPU, whitebox_count=20)
     assert result["clean"] == pytest.approx(10) and result["adv"] == pytest.approx(10)
+    assert result["clean_tta"] == pytest.approx(10)  # test-time views change nothing for a constant answer
     assert result["cor"] == pytest.approx(10, abs=1.5)  # 115 corruption cells of one image each: near-balanced
     assert result["R"] == pytest.approx((result["clean"] + result["adv"] + result["cor"]) / 3)
     assert set(result["per_attack"]) == {"pgd_linf", "mi_fgsm_8"}

@@ -32,10 +32,11 @@ def test_every_parameter_of_every_architecture_gets_a_gradient(name):
 
 
 @pytest.mark.parametrize("name", [n for n, a in ARCHITECTURES.items() if a.scale == "small"])
-def test_small_models_take_any_class_count_and_grey_input(name):
+def test_small_models_take_any_class_count_grey_input_and_other_sizes(name):
     model = create(name, num_classes=7, in_chans=1).eval()
     with torch.no_grad():
         assert model(torch.rand(2, 1, 28, 28)).shape == (2, 7)
+        assert model(torch.rand(2, 1, 64, 64)).shape == (2, 7)
 
 
 def test_save_and_load_in_one_call(tmp_path):

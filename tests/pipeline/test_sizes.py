@@ -1,5 +1,6 @@
-"""The smoke pipeline at 64 and 224 px: every part generator, every corruption suite and the benchmark on small real
-data resized on prepare (pipelines/smoke-sizes.toml), each ending with a report."""
+"""The smoke pipeline at 224 px: every part generator, every corruption suite and the benchmark on small real data
+resized on prepare (pipelines/smoke-sizes.toml), ending with a report. (Its 64 px run, the file as it is, was
+dropped from the suite for time: every small model takes 64 px in tests/models/test_registry.py.)"""
 
 import json
 
@@ -21,7 +22,7 @@ LIGHTER_AT_224 = [
 ]
 
 
-@pytest.mark.parametrize("side", [64, 224])
+@pytest.mark.parametrize("side", [224])
 def test_the_smoke_pipeline_runs_at_larger_image_sizes(tmp_path, cifar4k, side):
     x, y = cifar4k
     source = tmp_path / "small.npz"  # real CIFAR-10 images, resized to side×side by prepare

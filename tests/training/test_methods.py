@@ -6,12 +6,10 @@ import pytest
 import torch
 
 from datacentric.core.errors import DatacentricError
-from datacentric.models import create
 from datacentric.training.config import TrainConfig
 from datacentric.training.methods import METHODS, create_method, list_methods, method_class
-from datacentric.training.trainer import train
+from tests.helpers import assert_same_weights, train_whole_and_resumed
 
-CPU = torch.device("cpu")
 method_class("standard")  # loads every method module
 SMALL = {"standard": {}, "pgd_at": {"steps": 2}, "iat": {"steps": 2}, "mtlat": {"eps_max": 8 / 255},
          "gnt": {"sigmas": [0.05, 0.1]}, "speckle": {}, "ant": {"eps": 3.0, "history": 2}, "augmix": {"width": 2},
@@ -34,26 +32,12 @@ def test_method_trains_counts_its_cost_and_resumes_to_the_same_weights(tmp_path,
     images, labels = torch.from_numpy(cifar4k[0][:192]), torch.from_numpy(cifar4k[1][:192])
     config = TrainConfig(epochs=3, batch_size=64, lr=0.05, method=name, method_settings=SMALL[name])
 
-    def run(folder, evaluate=None, resume=False):
-        folder.mkdir(exist_ok=True)
-        torch.manual_seed(1)
-        return train(create("cifar_resnet8", 10), images, labels, config, device=CPU, checkpoint=folder / "ckpt.pt",
-                     metrics=folder / "metrics.jsonl", evaluate=evaluate, resume=resume, progress=False)
-
-    whole = run(tmp_path / "a")
+    whole, resumed = train_whole_and_resumed(tmp_path, "cifar_resnet8", images, labels, config)
     lines = [json.loads(line) for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
     assert len(lines) == 3 and all(line["method"] == name for line in lines)
     assert lines[0]["forward_images"] == pytest.approx(PASSES[name] * 192, rel=0.02)
     assert lines[0]["backward_images"] >= 192 and lines[0]["seconds"] > 0
-
-    def kill_after_first_epoch(model):
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        run(tmp_path / "b", evaluate=kill_after_first_epoch)
-    resumed = run(tmp_path / "b", resume=True)
-    for (key, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
-        assert torch.equal(a, b), key
+    assert_same_weights(whole, resumed)
 
 
 def test_bad_method_settings_are_refused():

@@ -7,6 +7,7 @@ from datacentric.training.augment import crop_flip
 from datacentric.training.config import TrainConfig
 from datacentric.training.methods.base import training_loss
 from datacentric.training.trainer import train
+from tests.helpers import assert_same_weights, train_whole_and_resumed
 
 CPU = torch.device("cpu")
 
@@ -35,27 +36,9 @@ def test_one_hot_soft_labels_give_the_hard_label_loss():
 
 
 def test_killed_after_an_epoch_and_resumed_gives_the_same_weights(tmp_path, cifar):
-    images, labels = cifar[0][:256], cifar[1][:256]
     config = TrainConfig(epochs=3, batch_size=32, lr=0.05)
-
-    def run(folder, evaluate=None, resume=False):
-        torch.manual_seed(1)
-        model = create("cifar_resnet8", 10)
-        return train(model, images, labels, config, device=CPU, checkpoint=folder / "ckpt.pt",
-                     metrics=folder / "metrics.jsonl", evaluate=evaluate, resume=resume, progress=False)
-
-    (tmp_path / "a").mkdir()
-    whole = run(tmp_path / "a")
-
-    def kill_after_first_epoch(model):
-        raise KeyboardInterrupt
-
-    (tmp_path / "b").mkdir()
-    with pytest.raises(KeyboardInterrupt):
-        run(tmp_path / "b", evaluate=kill_after_first_epoch)
-    resumed = run(tmp_path / "b", resume=True)
-    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
-        assert torch.equal(a, b), name
+    whole, resumed = train_whole_and_resumed(tmp_path, "cifar_resnet8", cifar[0][:256], cifar[1][:256], config)
+    assert_same_weights(whole, resumed)
     assert len((tmp_path / "b" / "metrics.jsonl").read_text().splitlines()) == 2  # epochs 2 and 3 (1 was killed)
 
 
