@@ -123,8 +123,7 @@ def train(
     method = create_method(config.method, config.method_settings, num_classes=_num_classes(model, data, targets),
                            label_smoothing=config.label_smoothing)
     loop = Loop(model, data, targets, config, device, sgd(model, config), method,
-                config.bf16 and native_bf16(device), memory_format,
-                Lookahead(model) if config.lookahead_steps else None)
+                config.bf16 and native_bf16(device), memory_format)
     start_epoch = 0
     if resume and checkpoint is not None and checkpoint.exists() and not _intact(checkpoint):
         print(f"warning: {checkpoint} does not match its checksum (damaged); training from the first epoch",
@@ -137,8 +136,7 @@ def train(
         if metrics is not None and metrics.exists():
             metrics.unlink()
         loop.whitened = init_whitening(model, data, min(config.whiten_images, len(data)), config.seed)
-        if loop.lookahead is not None:
-            loop.lookahead = Lookahead(model)
+        loop.lookahead = Lookahead(model) if config.lookahead_steps else None  # slow weights start from the whitened
     for epoch in range(start_epoch, config.epochs):
         record = run_epoch(loop, epoch, desc=desc, progress=progress)
         if checkpoint is not None:
@@ -218,7 +216,8 @@ def _resume(loop: Loop, checkpoint: Path) -> int:
     loop.model.load_state_dict(state["model"])
     loop.optimizer.load_state_dict(state["optimizer"])
     loop.method.load_state_dict(state.get("method", {}))
-    if loop.lookahead is not None:
+    if loop.config.lookahead_steps:
+        loop.lookahead = Lookahead(loop.model)
         loop.lookahead.load_state_dict(state["lookahead"])
     loop.whitened = state.get("whitened", False)
     return state["epoch"] + 1
