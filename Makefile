@@ -20,8 +20,10 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/ruff check datacentric tests benchmarks
 
+# Two workers (pytest-xdist) on the 2-core target, one thread each; TEST_WORKERS=0 runs in this one process.
+TEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 # The whole pipeline: pipelines/$(DATASET).toml (CPU default), or pipelines/$(DATASET)-paper.toml with PROFILE=paper.
 PROFILE ?= default

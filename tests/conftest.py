@@ -7,10 +7,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pytest
 import torch
+from filelock import FileLock
 
 from datacentric.models import create
 from datacentric.training.config import TrainConfig
@@ -19,6 +21,14 @@ from datacentric.training.trainer import train
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("DATACENTRIC_SHARED_DATA", REPO.parent / "shared" / "data"))
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+def pytest_configure(config) -> None:
+    """Under pytest-xdist (`make test` runs two workers on two cores), one thread per worker and per process it
+    starts: two workers with a thread per core each would oversubscribe the cores."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ["OMP_NUM_THREADS"] = "1"
+        torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
@@ -34,16 +44,35 @@ def cifar4k(shared_data) -> tuple[np.ndarray, np.ndarray]:
         return npz["x"], npz["y"].astype(np.int64)
 
 
+def once_per_session(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
+    """A folder that `make(folder)` fills once per test session: under pytest-xdist the first worker to ask makes
+    it in the session's shared temporary root and the others wait for it (a lock), instead of each worker paying
+    for it again. Users only read it, or copy it before they change anything."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tmp_path_factory.mktemp(name)
+        make(folder)
+        return folder
+    root = tmp_path_factory.getbasetemp().parent  # the workers' temporary folders share this parent
+    folder, done = root / name, root / f"{name}.done"
+    with FileLock(str(root / f"{name}.lock")):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def prepared(tmp_path_factory, shared_data) -> Path:
     """A data directory with CIFAR-10 prepared from the offline archive (JPEG copy), once per session: the
     pipeline tests copy its `prepared/` folder (`tests.helpers.copy_prepared`)."""
-    folder = tmp_path_factory.mktemp("prepared")
-    env = {**os.environ, "DATACENTRIC_DATA": str(folder),
-           "DATACENTRIC_CIFAR10_ARCHIVE": str(shared_data / "cifar10-jpeg-q75.tar.gz")}
-    subprocess.run([sys.executable, "-m", "datacentric", "prepare", "cifar10"], check=True, env=env,
-                   capture_output=True)
-    return folder
+    def make(folder: Path) -> None:
+        env = {**os.environ, "DATACENTRIC_DATA": str(folder),
+               "DATACENTRIC_CIFAR10_ARCHIVE": str(shared_data / "cifar10-jpeg-q75.tar.gz")}
+        subprocess.run([sys.executable, "-m", "datacentric", "prepare", "cifar10"], check=True, env=env,
+                       capture_output=True)
+    return once_per_session(tmp_path_factory, "prepared", make)
 
 
 def pip_install(target: Path, extras: str = "") -> Path:
@@ -74,7 +103,8 @@ def pip_install(target: Path, extras: str = "") -> Path:
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory) -> Path:
     """The `datacentric` command of a plain `pip install` (no extras) outside the checkout."""
-    return pip_install(tmp_path_factory.mktemp("install") / "venv")
+    folder = once_per_session(tmp_path_factory, "install", lambda folder: pip_install(folder / "venv"))
+    return folder / "venv" / "bin" / "datacentric"
 
 
 def enhance_smoke(data: Path, *args: str, command: tuple[str, ...] = (sys.executable, "-m", "datacentric"),
@@ -93,9 +123,15 @@ def enhance_smoke(data: Path, *args: str, command: tuple[str, ...] = (sys.execut
 def smoke_run(prepared, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """The smoke pipeline run once, in one process: (its data directory, the finished process). Tests read it, or
     copy it (`shutil.copytree`) before they change anything."""
-    data = tmp_path_factory.mktemp("smoke") / "data"
-    shutil.copytree(prepared / "prepared", data / "prepared")
-    return data, enhance_smoke(data)
+    def make(folder: Path) -> None:
+        shutil.copytree(prepared / "prepared", folder / "data" / "prepared")
+        result = enhance_smoke(folder / "data")
+        (folder / "stdout.txt").write_text(result.stdout)
+        (folder / "stderr.txt").write_text(result.stderr)
+    folder = once_per_session(tmp_path_factory, "smoke", make)
+    finished = subprocess.CompletedProcess(["enhance", "smoke"], 0, (folder / "stdout.txt").read_text(),
+                                           (folder / "stderr.txt").read_text())
+    return folder / "data", finished
 
 
 @pytest.fixture()
@@ -116,23 +152,25 @@ def cifar_npz(tmp_path, cifar4k) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained_weights(cifar4k) -> dict:
+def trained_weights(cifar4k, tmp_path_factory) -> dict:
     """Three small models trained 3 epochs on the first 2,000 lossless CIFAR images: two for an attack ensemble,
     one held out. fp32 with one thread, whatever the machine: bf16 training (AVX512-BF16 machines) or another
     thread count would train other models, and the attack tests' margins are measured on these."""
-    x, y = torch.from_numpy(cifar4k[0][:2000]), torch.from_numpy(cifar4k[1][:2000])
-    threads, weights = torch.get_num_threads(), {}
-    torch.set_num_threads(1)
-    try:
-        for arch, seed in (("cifar_vgg_small", 1), ("cifar_resnet8", 2), ("cifar_mobilenetv2_small", 3)):
-            torch.manual_seed(seed)
-            config = TrainConfig(epochs=3, batch_size=32, lr=0.02, warmup_epochs=0, crop_padding=0, seed=seed,
-                                 bf16=False)
-            model = train(create(arch, 10), x, y, config, device=torch.device("cpu"), progress=False)
-            weights[arch] = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    finally:
-        torch.set_num_threads(threads)
-    return weights
+    def make(folder: Path) -> None:
+        x, y = torch.from_numpy(cifar4k[0][:2000]), torch.from_numpy(cifar4k[1][:2000])
+        threads, weights = torch.get_num_threads(), {}
+        torch.set_num_threads(1)
+        try:
+            for arch, seed in (("cifar_vgg_small", 1), ("cifar_resnet8", 2), ("cifar_mobilenetv2_small", 3)):
+                torch.manual_seed(seed)
+                config = TrainConfig(epochs=3, batch_size=32, lr=0.02, warmup_epochs=0, crop_padding=0, seed=seed,
+                                     bf16=False)
+                model = train(create(arch, 10), x, y, config, device=torch.device("cpu"), progress=False)
+                weights[arch] = model.state_dict()
+        finally:
+            torch.set_num_threads(threads)
+        torch.save(weights, folder / "weights.pt")
+    return torch.load(once_per_session(tmp_path_factory, "trained-weights", make) / "weights.pt", weights_only=True)
 
 
 def fresh_models(weights: dict) -> dict:
