@@ -27,6 +27,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
+import sys
 import tempfile
 import time
 import tomllib
@@ -81,8 +83,6 @@ def cifar10() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """The JPEG copy's 50,000 training and 10,000 test images (prepared once from the offline archive when
     torchvision's files are absent)."""
     if not (PREPARED / "test" / "manifest.json").exists():
-        import subprocess
-        import sys
         env = {**os.environ, "DATACENTRIC_DATA": str(REPO / "data"), "DATACENTRIC_CIFAR10_ARCHIVE": str(ARCHIVE)}
         subprocess.run([sys.executable, "-m", "datacentric", "prepare", "cifar10"], check=True, env=env)
     train_x, train_y, _ = load_tensors(PREPARED / "train")
